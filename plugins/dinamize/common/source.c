@@ -54,8 +54,10 @@ static int dz_login(siphon_ctx *ctx, char *token, size_t token_cap)
     static const char *const required[] = {"user", "password", "client_code"};
     const char *values[3];
     for (int i = 0; i < 3; i++) {
+        /* An empty value still goes to the API, whose refusal (240002, 240003)
+         * names the problem the way the account's owner knows it. */
         values[i] = api->config_string(ctx, required[i]);
-        if (values[i] == NULL || values[i][0] == '\0') {
+        if (values[i] == NULL) {
             siphon_set_error(ctx, "option '%s' is required to log in to Dinamize", required[i]);
             return SIPHON_E_CONFIG;
         }
