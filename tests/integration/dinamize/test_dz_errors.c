@@ -57,12 +57,12 @@ Test(dz_errors, a_wrong_client_code_is_240029)
 
 Test(dz_errors, an_empty_password_is_240002)
 {
-    expect_rejected("{\"password\":\"\"}", "240002", "");
+    expect_rejected("{\"password\":\"\"}", "240002", "Password is required");
 }
 
 Test(dz_errors, an_empty_user_is_240003)
 {
-    expect_rejected("{\"user\":\"\"}", "240003", "");
+    expect_rejected("{\"user\":\"\"}", "240003", "Username is required");
 }
 
 Test(dz_errors, expired_tokens_are_renewed_and_the_request_repeated)
