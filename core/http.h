@@ -58,15 +58,43 @@ typedef struct sx_http_stats {
     uint64_t bytes;             /* response bytes received */
 } sx_http_stats;
 
-/* budget may be NULL (unlimited). The config strings are copied. */
+/* budget may be NULL (unlimited). The config strings are copied. Returns
+ * NULL when out of memory or when auth_header is not a valid header name.
+ * A retry policy with max_attempts 0 means sx_retry_default(). */
 sx_http *sx_http_new(const sx_http_config *cfg, sx_budget *budget);
+
+/* Receives the service's notices: a retry (WARN, with the cause and the
+ * wait), a rate-limit pause and a re-login (INFO). level is a
+ * siphon_log_level; text is masked and names no token or body. */
+typedef void (*sx_http_log_fn)(void *user, int level, const char *text);
+
+/* Routes notices to fn (NULL: dropped, the default). Set it before the first
+ * request; it is called from whichever thread performs the request. */
+void sx_http_set_log(sx_http *h, sx_http_log_fn fn, void *user);
 
 /*
  * Performs one request with the whole policy. body receives the final
  * answer's body; response points into it. cancel (may be NULL) aborts waits
  * and transfers when it becomes non-zero. On failure message names what went
  * wrong (the URL, without any secret). Returns SIPHON_OK,
- * SIPHON_E_TRANSPORT, SIPHON_E_AUTH, SIPHON_E_API or SIPHON_E_CANCELLED.
+ * SIPHON_E_TRANSPORT, SIPHON_E_AUTH, SIPHON_E_API or SIPHON_E_CANCELLED
+ * (SIPHON_E_INVALID for a malformed request, SIPHON_E_NOMEM).
+ *
+ * The policy, per attempt (each takes one budget slot first):
+ *  - transport fault (connect, reset, timeout, truncated body) or a RETRY
+ *    verdict: back off with jitter and repeat, up to retry.max_attempts;
+ *    then SIPHON_E_TRANSPORT, "POST URL: gave up after N attempts: CAUSE";
+ *  - a fault retrying cannot fix (TLS verification, unreadable CA bundle,
+ *    malformed URL): SIPHON_E_TRANSPORT at once;
+ *  - RATE_LIMITED: the whole source pauses wait_ms (1 s if the verdict names
+ *    none), then repeat; 20 such answers in a row end in SIPHON_E_TRANSPORT;
+ *  - REAUTH: forget the token this attempt carried, log in, repeat once; a
+ *    second REAUTH for the same request is SIPHON_E_API "session rejected twice";
+ *  - AUTH_REJECTED: SIPHON_E_AUTH, and the session remembers the rejection;
+ *  - FATAL: SIPHON_E_API with the verdict's message.
+ * response is filled whatever the outcome (status 0 when the last attempt got
+ * no answer; an empty body after a transport fault). A request's members past
+ * its struct_size read as zero; body with body_len 0 is taken as a C string.
  */
 int sx_http_perform(sx_http *h, const siphon_http_request *req, const sx_http_auth *auth,
                     sx_http_buffer *body, siphon_http_response *response,
