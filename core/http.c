@@ -396,6 +396,11 @@ int sx_http_perform(sx_http *h, const siphon_http_request *req, const sx_http_au
 {
     if (message != NULL && message_cap > 0)
         message[0] = '\0';
+    if (body != NULL && body->data != NULL) {
+        /* A request that never gets an answer must not show the last one's. */
+        body->len = 0;
+        body->data[0] = '\0';
+    }
     perform_state *ps = calloc(1, sizeof *ps);
     if (ps == NULL) {
         fail(message, message_cap, "out of memory for an HTTP request");

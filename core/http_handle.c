@@ -69,11 +69,13 @@ sx_http_share *sx_http_share_new(void)
     curl_share_setopt(s->curlsh, CURLSHOPT_LOCKFUNC, share_lock);
     curl_share_setopt(s->curlsh, CURLSHOPT_UNLOCKFUNC, share_unlock);
     curl_share_setopt(s->curlsh, CURLSHOPT_USERDATA, s);
-    curl_share_setopt(s->curlsh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_share_setopt(s->curlsh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    /* Pooled connections are what keep-alive across streams needs: a page
-     * fetched by any worker reuses any idle connection to the API. */
-    if (curl_share_setopt(s->curlsh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+    /* Not CURL_LOCK_DATA_CONNECT: libcurl documents its shared connection
+     * pool as unsafe between concurrent threads (known bug "A shared
+     * connection cache is not thread-safe", open through 8.x) and it has
+     * crashed users who tried. Connections stay in each thread's own handle
+     * instead, which keeps them alive from one request to the next. */
+    if (curl_share_setopt(s->curlsh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+        curl_share_setopt(s->curlsh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
         share_unref(s);
         return NULL;
     }
