@@ -226,9 +226,8 @@ void sx_http_attempt_run(CURL *easy, sx_http_attempt *a, sx_http_buffer *body)
         body->len = 0;
         body->data[0] = '\0';
     }
-    /* The easy handle keeps pointers to these until its next reset: drop them. */
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, NULL);
+    /* The handle still points at our headers, stack buffers and the caller's
+     * body and cancel flag; a reset drops them all (it keeps connections). */
+    curl_easy_reset(easy);
     curl_slist_free_all(headers);
 }

@@ -145,7 +145,7 @@ int sx_session_get(sx_session *s, char *buf, size_t cap, sx_login_fn login, void
     if (login == NULL) {
         pthread_mutex_unlock(&s->lock);
         copy_text(message, message_cap, "no session: this source has no login");
-        return SIPHON_E_AUTH;
+        return SIPHON_E_INTERNAL;
     }
     /* A stale token must not be handed out while we log in. */
     forget_token(s);

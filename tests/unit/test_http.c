@@ -342,11 +342,11 @@ Test(http, timeout_then_success_is_retried, .timeout = 60)
     sxt_httpd *server = sxt_httpd_start();
     cr_assert_not_null(server);
     sx_http_config cfg = quick_config(sxt_httpd_url(server));
-    cfg.timeout_ms = 300;
+    cfg.timeout_ms = 1500; /* the slow reply overruns it; the quick one fits even under valgrind */
     rig r;
     rig_start_with(&r, &cfg, NULL);
     r.server = server;
-    sxt_reply slow = {.body = "ok: too late", .delay_ms = 3000};
+    sxt_reply slow = {.body = "ok: too late", .delay_ms = 20000};
     sxt_httpd_push(server, "/p", &slow);
     sxt_httpd_push_status(server, "/p", 200, "ok: in time");
     call c = post(&r, "/p", 0);
