@@ -40,7 +40,8 @@ typedef struct sx_config {
     json_t *root;        /* file content with overlays applied (owned) */
     sx_source *source;   /* the chosen source (after resolve) */
     sx_sink *sink;       /* the chosen sink (after resolve) */
-    json_t *sink_conf;   /* the sink's option object (borrowed from root, or owned empty) */
+    json_t *sink_conf;   /* the sink's option object: a reference of its own (the file's "sink"
+                          * object, or an empty one); sx_config_free releases it */
 } sx_config;
 
 /* The host's own options, top level and per stream (for inspect, about and
