@@ -197,21 +197,6 @@ static void note_drift(sx_job *job, const json_t *record)
     }
 }
 
-/* Drops the top-level properties the catalog deselected. */
-static void keep_selected(const sx_catalog_entry *entry, json_t *record)
-{
-    if (entry->properties == NULL)
-        return;
-    const char *key;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(record, tmp, key, v) {
-        (void)v;
-        if (json_object_get(entry->properties, key) == NULL)
-            json_object_del(record, key);
-    }
-}
-
 /* Tracks the highest replication value; a lower one marks the partition as
  * unsorted, so its bookmark waits for the partition's end. */
 static void track_bookmark(sx_task *task, const char *rk, const json_t *record)
@@ -275,7 +260,7 @@ static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
     note_drift(job, record);
     if (job->replication_key != NULL)
         track_bookmark(ctx->task, job->replication_key, record);
-    keep_selected(job->entry, record);
+    sx_catalog_filter_record(job->entry, record);
     ctx->task->records++;
     atomic_fetch_add(&job->records, 1);
     sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .value = record,
