@@ -4,6 +4,18 @@
 
 #include "answer.h"
 
+static void write_name(emu_buf *b, const emu_val *v)
+{
+    if (v->plain_name) {
+        emu_buf_putc(b, '"');
+        emu_buf_put(b, v->name, v->name_len);
+        emu_buf_put(b, "\":", 2);
+    } else {
+        emu_buf_json_str(b, v->name, strlen(v->name));
+        emu_buf_putc(b, ':');
+    }
+}
+
 static void write_val(emu_buf *b, const emu_val *v)
 {
     switch (v->kind) {
@@ -22,8 +34,7 @@ void emu_write_rec(emu_buf *b, const emu_rec *r)
         const emu_val *v = &r->f[i];
         if (i)
             emu_buf_putc(b, ',');
-        emu_buf_json_str(b, v->name, strlen(v->name));
-        emu_buf_putc(b, ':');
+        write_name(b, v);
         if (v->kind != EMU_V_OBJ) {
             write_val(b, v);
             continue;
@@ -32,8 +43,7 @@ void emu_write_rec(emu_buf *b, const emu_rec *r)
         for (size_t k = 0; k < r->ncf; k++) {
             if (k)
                 emu_buf_putc(b, ',');
-            emu_buf_json_str(b, r->cf[k].name, strlen(r->cf[k].name));
-            emu_buf_putc(b, ':');
+            write_name(b, &r->cf[k]);
             write_val(b, &r->cf[k]);
         }
         emu_buf_putc(b, '}');

@@ -23,20 +23,35 @@ int emu_buf_reserve(emu_buf *b, size_t extra)
     return 0;
 }
 
+/* Bytes that JSON strings must escape: control characters, quote, backslash. */
+static const unsigned char must_escape[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+};
+
 void emu_buf_json_str(emu_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     /* Worst case every byte becomes \u00XX. */
-    if (emu_buf_reserve(b, n * 6 + 2) != 0)
+    if (b->len + n * 6 + 3 > b->cap && emu_buf_reserve(b, n * 6 + 2) != 0)
         return;
     char *o = b->data + b->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
+    size_t i = 0;
+    while (i < n) {
+        /* Copy the run of plain bytes in one go: most strings are one run. */
+        size_t j = i;
+        while (j < n && !must_escape[(unsigned char)s[j]])
+            j++;
+        memcpy(o, s + i, j - i);
+        o += j - i;
+        if (j == n)
+            break;
+        unsigned char c = (unsigned char)s[j];
         *o++ = '\\';
         switch (c) {
         case '"': *o++ = '"'; break;
@@ -53,10 +68,10 @@ void emu_buf_json_str(emu_buf *b, const char *s, size_t n)
             *o++ = hex[c >> 4];
             *o++ = hex[c & 15];
         }
+        i = j + 1;
     }
     *o++ = '"';
     b->len = (size_t)(o - b->data);
-    b->data[b->len] = '\0';
 }
 
 void emu_buf_u64(emu_buf *b, uint64_t v)
@@ -96,7 +111,9 @@ char *emu_buf_take(emu_buf *b, size_t *len)
     char *d = b->data;
     if (len)
         *len = b->len;
-    if (d == NULL && !b->failed)
+    if (d)
+        d[b->len] = '\0';
+    else if (!b->failed)
         d = calloc(1, 1);
     b->data = NULL;
     b->len = b->cap = 0;

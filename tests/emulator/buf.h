@@ -14,7 +14,7 @@
 #include <string.h>
 
 typedef struct emu_buf {
-    char *data;   /* NUL-terminated when len > 0 */
+    char *data;   /* room for a NUL is always kept; emu_buf_take writes it */
     size_t len;
     size_t cap;
     int failed;   /* an allocation failed; contents are incomplete */
@@ -30,7 +30,6 @@ static inline void emu_buf_put(emu_buf *b, const char *s, size_t n)
         return;
     memcpy(b->data + b->len, s, n);
     b->len += n;
-    b->data[b->len] = '\0';
 }
 
 /* Appends a NUL-terminated string as raw bytes. */
@@ -55,7 +54,8 @@ void emu_buf_u64(emu_buf *b, uint64_t v);
 /* Appends printf output. */
 void emu_buf_printf(emu_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Hands the bytes over to the caller (who frees them) and empties b. */
+/* Hands the bytes over to the caller (who frees them), NUL-terminated, and
+ * empties b. */
 char *emu_buf_take(emu_buf *b, size_t *len);
 
 /* Frees the bytes and empties b. */

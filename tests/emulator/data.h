@@ -71,6 +71,8 @@ typedef struct emu_val {
     const char *s;
     uint32_t len;
     uint8_t kind;
+    uint8_t plain_name;  /* name needs no JSON escaping (the generator's own names) */
+    uint16_t name_len;   /* when plain_name */
 } emu_val;
 
 #define EMU_REC_FIELDS 64
@@ -98,6 +100,7 @@ const emu_val *emu_rec_get(const emu_rec *r, const char *name);
 typedef struct emu_cfield {
     char code_name[64];
     char type[8];
+    int type_index;       /* index in emu_field_types, -1 for an unknown type */
     uint64_t code;
     uint64_t lov_n0;      /* generated LOV values of this field (0 if not an LV field) */
 } emu_cfield;

@@ -184,6 +184,8 @@ static emu_val *slot(emu_rec *r, const char *name)
         return NULL;
     emu_val *v = &r->f[r->nf++];
     v->name = name;
+    v->plain_name = 1;
+    v->name_len = (uint16_t)strlen(name);
     return v;
 }
 
@@ -242,14 +244,16 @@ static void put_sb(emu_rec *r, const char *name, const sb *x)
 
 static void put_u64(emu_rec *r, const char *name, uint64_t u)
 {
-    sb x = {.n = 0};
+    sb x;
+    x.n = 0; /* not "= {0}": that would clear all 480 bytes */
     sb_u(&x, u);
     put_sb(r, name, &x);
 }
 
 static void put_date(emu_rec *r, const char *name, int64_t t)
 {
-    sb x = {.n = 0};
+    sb x;
+    x.n = 0;
     sb_date(&x, t);
     put_sb(r, name, &x);
 }
@@ -260,6 +264,7 @@ static void put_cf(emu_rec *r, const char *name, const sb *x, int null)
         return;
     emu_val *v = &r->cf[r->ncf++];
     v->name = name;
+    v->plain_name = 0;
     v->s = null ? NULL : arena_copy(r, x);
     v->len = null ? 0 : (uint32_t)x->n;
     v->kind = v->s ? EMU_V_STR : EMU_V_NULL;
@@ -429,7 +434,8 @@ static void gen_contact_list(const emu_store *s, const emu_view *v, uint64_t j, 
         put_u64(r, "user_code", 1 + h % o->users);
     else
         put_null(r, "user_code");
-    sb t = {.n = 0};
+    sb t;
+    t.n = 0;
     list_title(&t, code);
     put_sb(r, "title", &t);
     put_static(r, "type", (h >> 8) % 4 == 0 ? "CE" : "EM");
@@ -448,31 +454,46 @@ static void gen_contact_list(const emu_store *s, const emu_view *v, uint64_t j, 
 static void custom_value(sb *x, const emu_cfield *f, uint64_t h, uint64_t code, int *null)
 {
     *null = 0;
-    const char *t = f->type;
-    if (strcmp(t, "VC") == 0) {
+    switch (f->type_index) {
+    case 0: /* VC */
         sb_s(x, PICK(cities, h));
-    } else if (strcmp(t, "TXT") == 0) {
+        break;
+    case 1: /* LV: the code of one of the field's LOV items */
+        if (f->lov_n0 == 0) {
+            *null = 1;
+            return;
+        }
+        sb_u(x, f->code * 10000000ULL + 1 + h % f->lov_n0);
+        break;
+    case 2: /* TXT */
         sb_s(x, PICK(notes, h >> 3));
-    } else if (strcmp(t, "INT") == 0) {
+        break;
+    case 3: /* INT */
         sb_u(x, h % 250);
-    } else if (strcmp(t, "FLT") == 0) {
+        break;
+    case 4: /* FLT */
         sb_u(x, h % 5000);
         sb_s(x, ".");
         sb_u0(x, (h >> 13) % 100, 2);
-    } else if (strcmp(t, "DT") == 0) {
+        break;
+    case 5: { /* DT */
         char d[19];
         emu_date_format(emu_date_make(1950, 1, 1) + (int64_t)(h % (55 * 365)) * DAY, d);
         sb_n(x, d, 10);
-    } else if (strcmp(t, "DH") == 0) {
+        break;
+    }
+    case 6: /* DH */
         sb_date(x, emu_date_make(2022, 1, 1) + (int64_t)(h % (3 * YEAR)));
-    } else if (strcmp(t, "PHN") == 0) {
+        break;
+    case 7: /* PHN */
         sb_s(x, "+55 (");
         sb_u(x, 11 + h % 89);
         sb_s(x, ") 9");
         sb_u0(x, (h >> 10) % 10000, 4);
         sb_s(x, "-");
         sb_u0(x, (h >> 24) % 10000, 4);
-    } else if (strcmp(t, "DVC") == 0) {
+        break;
+    case 8: { /* DVC: an app token */
         static const char hex[] = "0123456789abcdef";
         uint64_t a = emu_mix(h ^ code), b = emu_mix(a);
         char tok[32];
@@ -481,13 +502,9 @@ static void custom_value(sb *x, const emu_cfield *f, uint64_t h, uint64_t code, 
             tok[16 + i] = hex[(b >> (4 * i)) & 15];
         }
         sb_n(x, tok, 32);
-    } else if (strcmp(t, "LV") == 0) {
-        if (f->lov_n0 == 0) {
-            *null = 1;
-            return;
-        }
-        sb_u(x, f->code * 10000000ULL + 1 + h % f->lov_n0);
-    } else {
+        break;
+    }
+    default: /* a type set by an update that the generator does not know */
         sb_s(x, "?");
     }
 }
@@ -501,12 +518,14 @@ static void gen_contact(const emu_store *s, const emu_view *v, uint64_t j, emu_r
     if (code % 4 == 3) {
         put_null(r, "external_code");
     } else {
-        sb x = {.n = 0};
+        sb x;
+        x.n = 0;
         sb_s(&x, "EXT-");
         sb_u0(&x, code * 7 % 1000003, 7);
         put_sb(r, "external_code", &x);
     }
-    sb name = {.n = 0}, email = {.n = 0};
+    sb name, email;
+    name.n = email.n = 0;
     person(&name, &email, h, code, 1);
     put_sb(r, "email", &email);
     put_sb(r, "name", &name);
@@ -525,9 +544,11 @@ static void gen_contact(const emu_store *s, const emu_view *v, uint64_t j, emu_r
         cfv->s = NULL;
         cfv->len = 0;
     }
+    uint64_t hc = emu_hash(o->seed, EMU_CONTACTS, code, 77);
     for (size_t i = 0; i < v->ncf; i++) {
-        uint64_t hf = emu_hash(o->seed, code, v->cf[i].code, 77);
-        sb x = {.n = 0};
+        uint64_t hf = emu_mix(hc ^ (v->cf[i].code * 0x9e3779b97f4a7c15ULL));
+        sb x;
+        x.n = 0;
         int null = (hf & 7) == 0;
         if (!null)
             custom_value(&x, &v->cf[i], hf >> 3, code, &null);
@@ -557,7 +578,8 @@ static void gen_action(const emu_store *s, const emu_view *v, uint64_t j, emu_re
     uint64_t list = o->lists ? 1 + (h >> 4) % o->lists : 0;
     if (list) {
         put_u64(r, "contact-list_code", list);
-        sb t = {.n = 0};
+        sb t;
+        t.n = 0;
         list_title(&t, list);
         put_sb(r, "contact-list_title", &t);
     } else {
@@ -572,7 +594,8 @@ static void gen_action(const emu_store *s, const emu_view *v, uint64_t j, emu_re
         put_u64(r, "message_code", 1 + (h >> 14) % o->messages);
     else
         put_null(r, "message_code");
-    sb title = {.n = 0};
+    sb title;
+    title.n = 0;
     sb_s(&title, PICK(campaign_titles, h >> 18));
     sb_s(&title, " #");
     sb_u(&title, code);
@@ -588,12 +611,14 @@ static void gen_action(const emu_store *s, const emu_view *v, uint64_t j, emu_re
     int is_url = code % 9 == 4;
     put_static(r, "message_type", is_url ? "URL" : "CAD");
     if (is_url) {
-        sb u = {.n = 0};
+        sb u;
+        u.n = 0;
         sb_s(&u, "https://loja-exemplo.com.br/news/");
         sb_u(&u, code);
         sb_s(&u, "?utm_source=dinamize&utm_medium=email");
         put_sb(r, "url", &u);
-        sb m = {.n = 0};
+        sb m;
+        m.n = 0;
         sb_s(&m, "dnz-");
         sb_u0(&m, (h >> 30) % 1000000, 6);
         put_sb(r, "action_mark", &m);
@@ -630,7 +655,8 @@ static void gen_titled(const emu_store *s, const emu_view *v, uint64_t j, emu_re
     uint64_t code = code_of(v, j);
     uint64_t h = emu_hash(s->o->seed, (uint64_t)v->sid, code, 0);
     put_u64(r, "code", code);
-    sb t = {.n = 0};
+    sb t;
+    t.n = 0;
     sb_s(&t, titles[h % ntitles]);
     sb_s(&t, " ");
     sb_u(&t, code);
@@ -649,7 +675,8 @@ static void gen_transaction(const emu_store *s, const emu_view *v, uint64_t j, e
     put_u64(r, "action_code", action);
     put_date(r, "dt_transaction", emu_rk_time(s, v, j));
     put_static(r, "description", PICK(tx_descriptions, h >> 7));
-    sb x = {.n = 0};
+    sb x;
+    x.n = 0;
     sb_u(&x, (h >> 12) % 2000);
     sb_s(&x, ".");
     sb_u0(&x, (h >> 24) % 100, 2);
@@ -663,21 +690,24 @@ static void gen_field(const emu_store *s, const emu_view *v, uint64_t j, emu_rec
     uint64_t h = emu_hash(o->seed, EMU_FIELDS, code, 0);
     uint64_t ti = j % 9;
     put_u64(r, "code", code);
-    sb cn = {.n = 0};
+    sb cn;
+    cn.n = 0;
     sb_s(&cn, "cmp");
     sb_u(&cn, 4 + j);
     put_sb(r, "code_name", &cn);
     if (o->field_groups && v->list_k != UINT64_MAX) {
         uint64_t gc = v->list_k * o->field_groups + j % o->field_groups + 1;
         put_u64(r, "field-group_code", gc);
-        sb g = {.n = 0};
+        sb g;
+        g.n = 0;
         group_title(&g, gc);
         put_sb(r, "field-group_name", &g);
     } else {
         put_null(r, "field-group_code");
         put_null(r, "field-group_name");
     }
-    sb t = {.n = 0};
+    sb t;
+    t.n = 0;
     sb_s(&t, field_titles[ti]);
     if (j >= 9) {
         sb_s(&t, " ");
@@ -695,7 +725,8 @@ static void gen_group(const emu_store *s, const emu_view *v, uint64_t j, emu_rec
 {
     uint64_t code = code_of(v, j);
     put_u64(r, "code", code);
-    sb t = {.n = 0};
+    sb t;
+    t.n = 0;
     group_title(&t, code);
     put_sb(r, "title", &t);
     put_date(r, "insert_date", emu_rk_time(s, v, j));
@@ -706,7 +737,8 @@ static void gen_filter(const emu_store *s, const emu_view *v, uint64_t j, emu_re
     uint64_t code = code_of(v, j);
     uint64_t h = emu_hash(s->o->seed, EMU_FILTERS, code, 0);
     put_u64(r, "code", code);
-    sb t = {.n = 0};
+    sb t;
+    t.n = 0;
     sb_s(&t, filter_titles[h % COUNT(filter_titles)]);
     sb_s(&t, " (");
     sb_u(&t, code);
@@ -720,7 +752,8 @@ static void gen_lov(const emu_store *s, const emu_view *v, uint64_t j, emu_rec *
 {
     uint64_t code = j < v->n0 ? v->field * 10000000ULL + j + 1 : code_of(v, j);
     put_u64(r, "code", code);
-    sb x = {.n = 0};
+    sb x;
+    x.n = 0;
     sb_s(&x, lov_words[(j + v->lov_ord) % COUNT(lov_words)]);
     if (j >= COUNT(lov_words)) {
         sb_s(&x, " ");
@@ -733,10 +766,12 @@ static void gen_optout(const emu_store *s, const emu_view *v, uint64_t j, emu_re
 {
     uint64_t serial = j < v->n0 ? j + 1 : code_of(v, j);
     uint64_t h = emu_hash(s->o->seed, EMU_OPTOUTS, v->list, j);
-    sb name = {.n = 0}, email = {.n = 0};
+    sb name, email;
+    name.n = email.n = 0;
     person(&name, &email, h, 0, 0);
     /* Unique per list and over lists: the list and a serial go into the local part. */
-    sb e = {.n = 0};
+    sb e;
+    e.n = 0;
     const char *at = memchr(email.b, '@', email.n);
     size_t local = at ? (size_t)(at - email.b) : email.n;
     sb_n(&e, email.b, local);
@@ -759,7 +794,8 @@ static void gen_user(const emu_store *s, const emu_view *v, uint64_t j, emu_rec 
     uint64_t code = code_of(v, j);
     uint64_t h = emu_hash(s->o->seed, EMU_USERS, code, 0);
     put_u64(r, "code", code);
-    sb name = {.n = 0}, email = {.n = 0};
+    sb name, email;
+    name.n = email.n = 0;
     person(&name, &email, h, code, 0);
     put_sb(r, "email", &email);
     put_sb(r, "name", &name);
@@ -779,7 +815,8 @@ static void gen_team(const emu_store *s, const emu_view *v, uint64_t j, emu_rec 
         put_null(r, "top_team");
     else
         put_u64(r, "top_team", 1 + h % (code - 1));
-    sb t = {.n = 0};
+    sb t;
+    t.n = 0;
     sb_s(&t, PICK(team_words, h >> 8));
     if (code > COUNT(team_words)) {
         sb_s(&t, " ");
@@ -809,6 +846,7 @@ static void apply_override(emu_rec *r, const emu_ovr *ov)
     if (dst == NULL)
         return;
     dst->name = ov->name;
+    dst->plain_name = 0;
     dst->s = ov->text;
     dst->len = ov->len;
     dst->kind = ov->kind;

@@ -208,6 +208,10 @@ static int load_custom_fields(const emu_store *s, emu_view *v)
         snprintf(f->code_name, sizeof f->code_name, "%.*s", (int)cn->len, cn->s);
         snprintf(f->type, sizeof f->type, "%.*s", ty && ty->s ? (int)ty->len : 0,
                  ty && ty->s ? ty->s : "");
+        f->type_index = -1;
+        for (int t = 0; t < 9; t++)
+            if (strcmp(f->type, emu_field_types[t]) == 0)
+                f->type_index = t;
         f->code = emu_view_code(&fv, j);
         f->lov_n0 = fv.list_k != UINT64_MAX && j < fv.n0 && j % 9 == 1
                         ? emu_lov_count(s->o, j / 9) : 0;

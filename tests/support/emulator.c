@@ -255,8 +255,18 @@ int sxt_emulator_stop_status(sxt_emulator *e)
     if (e == NULL)
         return -1;
     int status = -1;
-    if (e->pid > 0)
+    if (e->pid > 0) {
         status = sxt_stop(e->pid, SIGTERM);
+        /* A dirty exit (a sanitizer report, a crash) must not go unseen. */
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            char *path = sxt_strf("%s/stderr", e->dir);
+            char *text = sxt_read_file(path, NULL);
+            fprintf(stderr, "sxt_emulator_stop: the emulator exited with wait status %d:\n%s\n",
+                    status, text ? text : "(no stderr)");
+            free(text);
+            free(path);
+        }
+    }
     if (e->dir) {
         sxt_rmtree(e->dir);
         free(e->dir);
