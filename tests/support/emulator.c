@@ -183,19 +183,25 @@ sxt_emulator *sxt_emulator_start(const char *const extra_args[])
     }
     sxt_emulator *e = calloc(1, sizeof *e);
     e->dir = sxt_tmpdir("emulator");
-    size_t n = 0;
+    size_t n = 0, w = 0;
     while (extra_args && extra_args[n])
         n++;
-    const char **argv = calloc(n + 4, sizeof *argv);
-    argv[0] = SX_TEST_EMULATOR;
-    argv[1] = "--port";
-    argv[2] = "0";
+    const char *wrap_env = getenv("SXT_EMULATOR_WRAP");
+    char *wrap = strdup(wrap_env ? wrap_env : "");
+    const char **argv = calloc(n + strlen(wrap) / 2 + 6, sizeof *argv);
+    char *save = NULL;
+    for (char *word = strtok_r(wrap, " ", &save); word; word = strtok_r(NULL, " ", &save))
+        argv[w++] = word;
+    argv[w++] = SX_TEST_EMULATOR;
+    argv[w++] = "--port";
+    argv[w++] = "0";
     for (size_t i = 0; i < n; i++)
-        argv[3 + i] = extra_args[i];
+        argv[w++] = extra_args[i];
     char *out = sxt_strf("%s/stdout", e->dir), *err = sxt_strf("%s/stderr", e->dir);
     e->pid = sxt_spawn(argv, NULL, out, err);
     free(argv);
-    for (int i = 0; i < 1000 && e->port <= 0; i++) {
+    free(wrap);
+    for (int i = 0; i < 3000 && e->port <= 0; i++) {
         e->port = first_line_port(out, e->url, sizeof e->url);
         if (e->port > 0)
             break;

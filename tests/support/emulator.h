@@ -14,8 +14,10 @@ typedef struct sxt_emulator sxt_emulator;
 /*
  * Starts the emulator with --port 0 and extra_args (NULL-terminated, may be
  * NULL), reads the port from its first stdout line and waits until it answers
- * /_emulator/health. Returns NULL when it does not come up within 10 s (its
- * stderr is then printed).
+ * /_emulator/health. Returns NULL when it does not come up within 30 s (its
+ * stderr is then printed). When SXT_EMULATOR_WRAP is set in the environment,
+ * its space-separated words go before the command (e.g. "valgrind -q
+ * --error-exitcode=99"), so the whole suite can check the emulator itself.
  */
 sxt_emulator *sxt_emulator_start(const char *const extra_args[]);
 
