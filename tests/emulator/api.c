@@ -312,9 +312,8 @@ void emu_api_handle(emu_server *S, const char *method, const char *path, const c
     }
 
     json_error_t jerr;
+    memset(&jerr, 0, sizeof jerr);
     json_t *req = len ? json_loadb(body, len, 0, &jerr) : NULL;
-    if (len == 0)
-        snprintf(jerr.text, sizeof jerr.text, "the body is empty");
 
     /* Whose request is it? /auth names its client; other calls carry a token. */
     char client[64] = "";
@@ -417,6 +416,8 @@ void emu_api_handle(emu_server *S, const char *method, const char *path, const c
             char msg[300];
             if (req)
                 snprintf(msg, sizeof msg, "The request body must be a JSON object");
+            else if (len == 0)
+                snprintf(msg, sizeof msg, "The request body is empty: send a JSON object");
             else
                 snprintf(msg, sizeof msg, "The request body is not JSON: %s (line %d, column %d)",
                          jerr.text, jerr.line, jerr.column);

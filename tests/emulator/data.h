@@ -90,6 +90,7 @@ typedef struct emu_rec {
 
 /* Allocates a record able to hold ncustom custom fields; 0 on success. */
 int emu_rec_init(emu_rec *r, size_t ncustom);
+/* Frees what emu_rec_init allocated. */
 void emu_rec_free(emu_rec *r);
 
 /* The value of a top-level field, or of a custom field when the top level has
@@ -129,10 +130,14 @@ void emu_gen(const struct emu_store *s, const emu_view *v, uint64_t j, emu_rec *
  * not seen: callers check the partition's rk_dirty first). */
 int64_t emu_rk_time(const struct emu_store *s, const emu_view *v, uint64_t j);
 
-/* Base counts and codes (pure functions of the options). */
+/* Base counts and codes, pure functions of the options: */
+/* how many generated lists hold contacts (all but the last when there are two or more), */
 uint64_t emu_base_lists_with_contacts(const emu_options *o);
+/* the generated contacts of the list with index list_k, */
 uint64_t emu_base_contacts_in(const emu_options *o, uint64_t list_k);
+/* the generated contacts of the lists before it (its first code is this + 1), */
 uint64_t emu_base_contacts_before(const emu_options *o, uint64_t list_k);
+/* the generated LOV values of a list's lv_ordinal-th LV field. */
 uint64_t emu_lov_count(const emu_options *o, uint64_t lv_ordinal);
 /* The first code not used by any generated record of stream sid. */
 uint64_t emu_base_next_code(const emu_options *o, int sid);

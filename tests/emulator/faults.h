@@ -38,6 +38,7 @@ typedef struct emu_faults {
  * returns -1 (out is left empty). */
 int emu_faults_parse(const char *const *specs, size_t n, emu_faults *out, char *err,
                      size_t errlen);
+/* Frees a fault set and empties it. */
 void emu_faults_free(emu_faults *fs);
 
 #endif

@@ -70,6 +70,10 @@ int emu_query_parse(json_t *body, const emu_view *v, emu_query *q, char *err, si
             return -1;
         }
         q->f = calloc(json_array_size(search) + 1, sizeof *q->f);
+        if (q->f == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         size_t i;
         json_t *c;
         json_array_foreach(search, i, c) {
@@ -123,6 +127,10 @@ int emu_query_parse(json_t *body, const emu_view *v, emu_query *q, char *err, si
             return -1;
         }
         q->o = calloc(json_array_size(order) + 1, sizeof *q->o);
+        if (q->o == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
         size_t i;
         json_t *c;
         json_array_foreach(order, i, c) {

@@ -53,6 +53,7 @@ typedef struct emu_query {
  * returns -1. Free with emu_query_free.
  */
 int emu_query_parse(json_t *body, const emu_view *v, emu_query *q, char *err, size_t errlen);
+/* Frees the conditions and orders of q. */
 void emu_query_free(emu_query *q);
 
 /* Called for each delivered row, in order; r holds the generated record. A

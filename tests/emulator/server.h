@@ -62,7 +62,11 @@ typedef struct emu_server {
     _Atomic int stopping;   /* set once shutdown begins */
 } emu_server;
 
+/* Sets up the shared state for options o (which must outlive it), parsing
+ * o's fault specs; 0, or -1 with err set. emu_server_free is safe after a
+ * failed init. */
 int emu_server_init(emu_server *S, const emu_options *o, char *err, size_t errlen);
+/* Frees everything the server holds. */
 void emu_server_free(emu_server *S);
 
 /* Monotonic seconds. */

@@ -64,7 +64,9 @@ typedef struct emu_pkey {
     uint64_t list, field;
 } emu_pkey;
 
+/* An empty store over the options o (which must outlive it); 0 on success. */
 int emu_store_init(emu_store *s, const emu_options *o);
+/* Frees every overlay. */
 void emu_store_free(emu_store *s);
 
 /* The overlay of a partition, or NULL when it was never changed. */
@@ -91,6 +93,7 @@ uint64_t emu_store_live_count(const emu_store *s, int sid, uint64_t list, uint64
  */
 int emu_view_open(const emu_store *s, int sid, uint64_t list, uint64_t field, emu_view *v,
                   char *err, size_t errlen);
+/* Frees what emu_view_open allocated. */
 void emu_view_close(emu_view *v);
 
 /* The code of record j of a view whose stream is keyed by code (generated

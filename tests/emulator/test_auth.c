@@ -156,12 +156,12 @@ Test(auth, unknown_or_missing_tokens_are_240006)
 
 Test(auth, an_idle_token_expires, .timeout = 30)
 {
-    sxt_emulator *e = emu_up(EMU_START("--token-idle", "1", "--rate-limit", "0"));
+    sxt_emulator *e = emu_up(EMU_START("--token-idle", "2", "--rate-limit", "0"));
     char *t = sxt_emulator_token(e);
     json_t *env = sxt_emulator_call_auth(e, t, "/emkt/campaign/search", "{}");
     cr_assert_str_eq(emu_code(env), "480001");
     json_decref(env);
-    emu_nap_ms(1600);
+    emu_nap_ms(2600);
     env = sxt_emulator_call_auth(e, t, "/emkt/campaign/search", "{}");
     cr_assert_str_eq(emu_code(env), "240006");
     json_decref(env);

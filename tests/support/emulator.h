@@ -64,6 +64,7 @@ typedef struct sxt_http {
 sxt_http sxt_emulator_raw(sxt_emulator *e, const char *method, const char *path,
                           const char *token, const char *body, long timeout_ms,
                           const char *ca_file);
+/* Frees the body and content type of h. */
 void sxt_http_free(sxt_http *h);
 
 /* Sends SIGTERM and waits for the emulator; frees e. */
