@@ -1,6 +1,7 @@
 /* The command line and the process's life. */
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "emu_test.h"
 #include "test-paths.h"
@@ -91,4 +92,40 @@ Test(cli, several_clients_are_served_at_once, .timeout = 30)
     /* Stopping does not wait for the slow answer to finish. */
     int st = sxt_emulator_stop_status(e);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Whether pid has ended (gone, or a zombie nobody reaped yet). */
+static int ended(int pid)
+{
+    char *path = sxt_strf("/proc/%d/stat", pid);
+    char *text = sxt_read_file(path, NULL);
+    free(path);
+    const char *close_paren = text ? strrchr(text, ')') : NULL;
+    int dead = close_paren == NULL || close_paren[2] == 'Z' || close_paren[2] == 'X';
+    free(text);
+    return dead;
+}
+
+Test(cli, an_emulator_ends_with_the_test_process_that_started_it, .timeout = 30)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        /* A test that fails before sxt_emulator_stop. */
+        sxt_emulator *e = EMU_START("--seed", "5");
+        int pid = e ? sxt_emulator_pid(e) : -1;
+        if (write(fds[1], &pid, sizeof pid) != sizeof pid)
+            _exit(1);
+        _exit(0);
+    }
+    int pid = -1;
+    cr_assert_eq(read(fds[0], &pid, sizeof pid), (ssize_t)sizeof pid);
+    waitpid(child, NULL, 0);
+    close(fds[0]);
+    close(fds[1]);
+    cr_assert_gt(pid, 0);
+    for (int i = 0; i < 500 && !ended(pid); i++)
+        emu_nap_ms(20);
+    cr_assert(ended(pid), "the emulator outlived the process that started it");
 }

@@ -1,6 +1,8 @@
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,29 @@ json_t *sxt_emulator_dump(sxt_emulator *e, const char *stream)
     return arr;
 }
 
+/* Like sxt_spawn, but the emulator gets SIGTERM when the test process ends:
+ * a failed assertion ends a test before sxt_emulator_stop, and must not leave
+ * an emulator running. */
+static pid_t spawn_tied(const char *const argv[], const char *out_path, const char *err_path)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127);
+        int in = open("/dev/null", O_RDONLY);
+        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 static int first_line_port(const char *out_path, char *url, size_t urllen)
 {
     char *text = sxt_read_file(out_path, NULL);
@@ -198,7 +223,7 @@ sxt_emulator *sxt_emulator_start(const char *const extra_args[])
     for (size_t i = 0; i < n; i++)
         argv[w++] = extra_args[i];
     char *out = sxt_strf("%s/stdout", e->dir), *err = sxt_strf("%s/stderr", e->dir);
-    e->pid = sxt_spawn(argv, NULL, out, err);
+    e->pid = spawn_tied(argv, out, err);
     free(argv);
     free(wrap);
     for (int i = 0; i < 3000 && e->port <= 0; i++) {
