@@ -154,7 +154,7 @@ Test(auth, unknown_or_missing_tokens_are_240006)
     sxt_emulator_stop(e);
 }
 
-Test(auth, an_idle_token_expires, .timeout = 30)
+Test(auth, an_idle_token_expires)
 {
     sxt_emulator *e = emu_up(EMU_START("--token-idle", "2", "--rate-limit", "0"));
     char *t = sxt_emulator_token(e);
@@ -179,7 +179,7 @@ Test(auth, an_idle_token_expires, .timeout = 30)
     sxt_emulator_stop(e);
 }
 
-Test(auth, a_busy_token_still_expires_at_its_maximum_age, .timeout = 30)
+Test(auth, a_busy_token_still_expires_at_its_maximum_age)
 {
     sxt_emulator *e =
         emu_up(EMU_START("--token-idle", "600", "--token-max-age", "1.5", "--rate-limit", "0"));

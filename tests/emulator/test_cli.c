@@ -73,7 +73,7 @@ Test(cli, a_taken_port_is_a_clear_error)
     sxt_emulator_stop(e);
 }
 
-Test(cli, several_clients_are_served_at_once, .timeout = 30)
+Test(cli, several_clients_are_served_at_once)
 {
     /* A slow answer in one connection does not hold up another. */
     sxt_emulator *e = emu_up(EMU_START("--fault", "slow:1,20000"));
@@ -106,7 +106,7 @@ static int ended(int pid)
     return dead;
 }
 
-Test(cli, an_emulator_ends_with_the_test_process_that_started_it, .timeout = 30)
+Test(cli, an_emulator_ends_with_the_test_process_that_started_it)
 {
     int fds[2];
     cr_assert_eq(pipe(fds), 0);

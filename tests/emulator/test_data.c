@@ -195,7 +195,7 @@ Test(data, transaction_keys_are_unique)
     sxt_emulator_stop(e);
 }
 
-Test(data, ten_million_contacts_serve_incremental_pages, .timeout = 120)
+Test(data, ten_million_contacts_serve_incremental_pages)
 {
     sxt_emulator *e = emu_up(EMU_START("--contacts", "10000000", "--rate-limit", "0"));
     char *t = sxt_emulator_token(e);

@@ -69,7 +69,7 @@ Test(faults, badjson_answers_200_with_a_body_that_is_not_json)
     sxt_emulator_stop(e);
 }
 
-Test(faults, slow_answers_outlast_the_client_timeout, .timeout = 30)
+Test(faults, slow_answers_outlast_the_client_timeout)
 {
     sxt_emulator *e = emu_up(EMU_START("--fault", "slow:1,3000"));
     sxt_http h = sxt_emulator_raw(e, "POST", "/auth", NULL, good, 300, NULL);
@@ -83,7 +83,7 @@ Test(faults, slow_answers_outlast_the_client_timeout, .timeout = 30)
     sxt_emulator_stop(e);
 }
 
-Test(faults, latency_delays_every_api_answer, .timeout = 30)
+Test(faults, latency_delays_every_api_answer)
 {
     sxt_emulator *e = emu_up(EMU_START("--latency-ms", "400", "--jitter-ms", "50"));
     double t0 = emu_clock();
@@ -95,7 +95,7 @@ Test(faults, latency_delays_every_api_answer, .timeout = 30)
     sxt_emulator_stop(e);
 }
 
-Test(faults, ratelimit_bursts_refuse_len_requests_after_every_n, .timeout = 30)
+Test(faults, ratelimit_bursts_refuse_len_requests_after_every_n)
 {
     sxt_emulator *e = emu_up(EMU_START("--fault", "ratelimit-burst:3,2", "--rate-limit", "0"));
     const char *want[] = {"480001", "480001", "480001", "240024", "240024", "480001"};
