@@ -156,6 +156,9 @@ static void run_task(sx_task *task)
     int rc = sx_stream_read(&ctx, task->context);
     if (rc == SIPHON_OK || rc == SIPHON_DONE)
         rc = ctx.api->checkpoint(&ctx) == SIPHON_OK ? SIPHON_OK : SIPHON_E_CANCELLED;
+    /* records read before a failure are good data: they go to the sink too */
+    if (sx_ctx_flush(&ctx) != 0 && rc == SIPHON_OK)
+        rc = SIPHON_E_CANCELLED;
     if (rc != SIPHON_OK)
         task_failed(task, rc, &ctx);
     sx_ctx_release(&ctx);
@@ -199,6 +202,8 @@ static void run_task_from_cache(sx_task *task, const json_t *records)
     }
     if (rc == SIPHON_OK)
         rc = ctx.api->checkpoint(&ctx);
+    if (sx_ctx_flush(&ctx) != 0 && rc == SIPHON_OK)
+        rc = SIPHON_E_CANCELLED;
     if (rc != SIPHON_OK)
         task_failed(task, rc, &ctx);
     sx_ctx_release(&ctx);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 
 #include "siphon_cli.h"
 
@@ -26,7 +27,7 @@ static void teardown(void)
     free(pp);
 }
 
-TestSuite(cli, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(cli, .init = setup, .fini = teardown);
 
 static char *file(const char *name, const char *text)
 {

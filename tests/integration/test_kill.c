@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <jansson.h>
 
 #include "siphon_cli.h"
 
@@ -34,7 +35,7 @@ static json_t *written_values(const char *out)
     return seen;
 }
 
-Test(kill, sigkill_never_leaves_a_state_ahead_of_the_data, .timeout = 300)
+Test(kill, sigkill_never_leaves_a_state_ahead_of_the_data)
 {
     char *tmp = sxt_tmpdir("kill");
     char *pp = sxt_strf("%s:%s", sxt_plugins_sinks(), sxt_plugins_lab());

@@ -27,7 +27,7 @@ static void teardown(void)
     free(pp);
 }
 
-TestSuite(run_lab, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(run_lab, .init = setup, .fini = teardown);
 
 static char *config(const char *extra)
 {

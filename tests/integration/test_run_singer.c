@@ -24,7 +24,7 @@ static void teardown(void)
     free(tmp);
 }
 
-TestSuite(run_singer, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(run_singer, .init = setup, .fini = teardown);
 
 static char *plugin_path(void)
 {
