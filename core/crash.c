@@ -22,9 +22,13 @@ typedef struct crash_mark {
 
 /* Thread-local so every worker reports its own plugin; read by the handler on
  * the faulting thread. volatile: the handler reads them behind the compiler's
- * back. */
-static _Thread_local crash_mark volatile crash_marks[CRASH_MAX_DEPTH];
-static _Thread_local unsigned volatile crash_depth;
+ * back. initial-exec: the core is linked into executables only, and the
+ * default model for position-independent code would make every mark a call
+ * to __tls_get_addr (marks wrap per-record callbacks, so they must be a few
+ * stores). */
+#define CRASH_TLS _Thread_local __attribute__((tls_model("initial-exec")))
+static CRASH_TLS crash_mark volatile crash_marks[CRASH_MAX_DEPTH];
+static CRASH_TLS unsigned volatile crash_depth;
 
 /* A thread's alternate stack must hold the handler even when the fault was a
  * stack overflow; 64 KiB is several times what the handler needs. */
