@@ -290,6 +290,7 @@ static void plan_job(sx_job *job)
 static void *worker_main(void *arg)
 {
     sx_run *run = arg;
+    sx_crash_thread_init();
     sx_work *w;
     while ((w = work_pop(run)) != NULL) {
         if (w->kind == WORK_PLAN)
@@ -299,6 +300,7 @@ static void *worker_main(void *arg)
         free(w);
     }
     sx_http_thread_cleanup();
+    sx_crash_thread_fini();
     return NULL;
 }
 
