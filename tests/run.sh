@@ -8,6 +8,7 @@
 #   tests/run.sh --sanitize          AddressSanitizer + UBSan with clang (build-asan/)
 #   tests/run.sh -- --filter 'cli/*' anything after -- goes to the Criterion runner
 set -eu
+umask 022   # the loader refuses group-writable plugin folders
 cd "$(dirname "$0")/.."
 
 build=build

@@ -4,6 +4,7 @@
 # Dinamize API on a free loopback port, syncs all thirteen streams into the
 # SQLite file build/demo/dinamize.db, stops the emulator, and shows what landed.
 set -eu
+umask 022   # the loader refuses group-writable plugin folders
 cd "$(dirname "$0")/../.."
 
 contrib/dev/install-deps.sh
