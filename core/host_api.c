@@ -38,11 +38,13 @@ static const char *ctx_component(siphon_ctx *ctx)
     return NULL;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void api_vlog(siphon_ctx *ctx, int level, const char *fmt, va_list ap)
 {
     sx_vlog(level, ctx ? ctx_component(ctx) : NULL, fmt, ap);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void api_vset_error(siphon_ctx *ctx, const char *fmt, va_list ap)
 {
     if (ctx == NULL)
@@ -50,6 +52,38 @@ static void api_vset_error(siphon_ctx *ctx, const char *fmt, va_list ap)
     char raw[sizeof ctx->error];
     vsnprintf(raw, sizeof raw, fmt, ap);
     sx_mask(raw, ctx->error, sizeof ctx->error);
+}
+
+/* --- the batch of messages for the writer --- */
+
+static void batch_drop(siphon_ctx *ctx, size_t from)
+{
+    for (size_t i = from; i < ctx->n_batch; i++) {
+        json_decref(ctx->batch[i].value);
+        free(ctx->batch[i].text);
+    }
+    ctx->n_batch = 0;
+}
+
+int sx_ctx_flush(siphon_ctx *ctx)
+{
+    if (ctx->n_batch == 0)
+        return 0;
+    size_t pushed = 0;
+    int rc = sx_queue_push_many(ctx->run->queue, ctx->batch, ctx->n_batch, &pushed);
+    if (rc != 0) {
+        batch_drop(ctx, pushed);
+        return -1;
+    }
+    ctx->n_batch = 0;
+    return 0;
+}
+
+/* Takes a message (and what it owns); -1 when the run stopped. */
+static int ctx_queue(siphon_ctx *ctx, const sx_msg *msg)
+{
+    ctx->batch[ctx->n_batch++] = *msg;
+    return ctx->n_batch == SX_CTX_BATCH ? sx_ctx_flush(ctx) : 0;
 }
 
 /* --- configuration --- */
@@ -163,12 +197,11 @@ static int api_state_put(siphon_ctx *ctx, const char *key, json_t *value)
     }
     sx_msg msg = {.type = SX_MSG_STATE_PUT, .job = ctx->job, .task = ctx->task,
                   .value = value, .text = strdup(key)};
-    if (msg.text == NULL || sx_writer_push(ctx->run, &msg) != 0) {
-        free(msg.text);
+    if (msg.text == NULL) {
         json_decref(value);
-        return SIPHON_E_CANCELLED;
+        return SIPHON_E_NOMEM;
     }
-    return SIPHON_OK;
+    return ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
 }
 
 /* --- records --- */
@@ -194,21 +227,6 @@ static void note_drift(sx_job *job, const json_t *record)
             sx_log(SIPHON_LOG_WARN, job->name,
                    "records carry the key '%s', which the schema does not declare; it is "
                    "passed through (warned once)", key);
-    }
-}
-
-/* Drops the top-level properties the catalog deselected. */
-static void keep_selected(const sx_catalog_entry *entry, json_t *record)
-{
-    if (entry->properties == NULL)
-        return;
-    const char *key;
-    json_t *v;
-    void *tmp;
-    json_object_foreach_safe(record, tmp, key, v) {
-        (void)v;
-        if (json_object_get(entry->properties, key) == NULL)
-            json_object_del(record, key);
     }
 }
 
@@ -275,16 +293,12 @@ static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
     note_drift(job, record);
     if (job->replication_key != NULL)
         track_bookmark(ctx->task, job->replication_key, record);
-    keep_selected(job->entry, record);
+    sx_catalog_filter_record(job->entry, record);
     ctx->task->records++;
     atomic_fetch_add(&job->records, 1);
     sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .value = record,
                   .extracted_ms = sx_now_ms()};
-    if (sx_writer_push(ctx->run, &msg) != 0) {
-        json_decref(record);
-        return SIPHON_E_CANCELLED;
-    }
-    return SIPHON_OK;
+    return ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
 }
 
 /* The bookmark a partition may commit now: the highest value seen, bounded
@@ -309,10 +323,8 @@ static int api_checkpoint(siphon_ctx *ctx)
         return ctx->run->stop ? SIPHON_E_CANCELLED : SIPHON_OK;
     sx_msg msg = {.type = SX_MSG_CHECKPOINT, .job = ctx->job, .task = ctx->task,
                   .text = checkpoint_value(ctx)};
-    if (sx_writer_push(ctx->run, &msg) != 0) {
-        free(msg.text);
+    if (ctx_queue(ctx, &msg) != 0 || sx_ctx_flush(ctx) != 0)
         return SIPHON_E_CANCELLED;
-    }
     return SIPHON_OK;
 }
 
@@ -438,5 +450,6 @@ void sx_ctx_init(siphon_ctx *ctx, sx_run *run, int kind)
 
 void sx_ctx_release(siphon_ctx *ctx)
 {
+    batch_drop(ctx, 0);
     sx_http_buffer_free(&ctx->body);
 }

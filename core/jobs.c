@@ -156,6 +156,9 @@ static void run_task(sx_task *task)
     int rc = sx_stream_read(&ctx, task->context);
     if (rc == SIPHON_OK || rc == SIPHON_DONE)
         rc = ctx.api->checkpoint(&ctx) == SIPHON_OK ? SIPHON_OK : SIPHON_E_CANCELLED;
+    /* records read before a failure are good data: they go to the sink too */
+    if (sx_ctx_flush(&ctx) != 0 && rc == SIPHON_OK)
+        rc = SIPHON_E_CANCELLED;
     if (rc != SIPHON_OK)
         task_failed(task, rc, &ctx);
     sx_ctx_release(&ctx);
@@ -199,6 +202,8 @@ static void run_task_from_cache(sx_task *task, const json_t *records)
     }
     if (rc == SIPHON_OK)
         rc = ctx.api->checkpoint(&ctx);
+    if (sx_ctx_flush(&ctx) != 0 && rc == SIPHON_OK)
+        rc = SIPHON_E_CANCELLED;
     if (rc != SIPHON_OK)
         task_failed(task, rc, &ctx);
     sx_ctx_release(&ctx);
@@ -285,6 +290,7 @@ static void plan_job(sx_job *job)
 static void *worker_main(void *arg)
 {
     sx_run *run = arg;
+    sx_crash_thread_init();
     sx_work *w;
     while ((w = work_pop(run)) != NULL) {
         if (w->kind == WORK_PLAN)
@@ -294,6 +300,7 @@ static void *worker_main(void *arg)
         free(w);
     }
     sx_http_thread_cleanup();
+    sx_crash_thread_fini();
     return NULL;
 }
 

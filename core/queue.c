@@ -55,7 +55,39 @@ int sx_queue_push(sx_queue *q, const void *item)
     return 0;
 }
 
+int sx_queue_push_many(sx_queue *q, const void *items, size_t n, size_t *pushed)
+{
+    const unsigned char *src = items;
+    size_t done = 0;
+    pthread_mutex_lock(&q->lock);
+    while (done < n) {
+        while (q->count == q->capacity && !q->closed)
+            pthread_cond_wait(&q->not_full, &q->lock);
+        if (q->closed)
+            break;
+        size_t room = q->capacity - q->count;
+        size_t take = n - done < room ? n - done : room;
+        for (size_t i = 0; i < take; i++) {
+            size_t tail = (q->head + q->count) % q->capacity;
+            memcpy(q->items + tail * q->item_size, src + (done + i) * q->item_size, q->item_size);
+            q->count++;
+        }
+        done += take;
+        pthread_cond_signal(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->lock);
+    if (pushed)
+        *pushed = done;
+    return done == n ? 0 : -1;
+}
+
 int sx_queue_pop(sx_queue *q, void *item, int timeout_ms)
+{
+    int n = sx_queue_pop_many(q, item, 1, timeout_ms);
+    return n == 1 ? 0 : n == 0 ? 1 : -1;
+}
+
+int sx_queue_pop_many(sx_queue *q, void *items, size_t max, int timeout_ms)
 {
     struct timespec deadline;
     if (timeout_ms >= 0) {
@@ -73,19 +105,23 @@ int sx_queue_pop(sx_queue *q, void *item, int timeout_ms)
             pthread_cond_wait(&q->not_empty, &q->lock);
         } else if (pthread_cond_timedwait(&q->not_empty, &q->lock, &deadline) == ETIMEDOUT) {
             pthread_mutex_unlock(&q->lock);
-            return 1;
+            return 0;
         }
     }
     if (q->count == 0) {
         pthread_mutex_unlock(&q->lock);
         return -1;
     }
-    memcpy(item, q->items + q->head * q->item_size, q->item_size);
-    q->head = (q->head + 1) % q->capacity;
-    q->count--;
-    pthread_cond_signal(&q->not_full);
+    unsigned char *dst = items;
+    size_t n = q->count < max ? q->count : max;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(dst + i * q->item_size, q->items + q->head * q->item_size, q->item_size);
+        q->head = (q->head + 1) % q->capacity;
+    }
+    q->count -= n;
+    pthread_cond_broadcast(&q->not_full);
     pthread_mutex_unlock(&q->lock);
-    return 0;
+    return (int)n;
 }
 
 void sx_queue_close(sx_queue *q)

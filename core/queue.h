@@ -21,6 +21,16 @@ sx_queue *sx_queue_new(size_t capacity, size_t item_size);
  * queue was closed (the item was not queued). */
 int sx_queue_push(sx_queue *q, const void *item);
 
+/* Copies n items in, in order, waiting for room as needed: one lock and one
+ * wake-up for many items, which is what keeps the per-record cost low.
+ * Returns 0, or -1 when the queue was closed (the items not yet in are not
+ * queued; *pushed says how many were). */
+int sx_queue_push_many(sx_queue *q, const void *items, size_t n, size_t *pushed);
+
+/* Copies up to max of the oldest items out, waiting like sx_queue_pop.
+ * Returns how many (>= 1), 0 on timeout, or -1 when closed and empty. */
+int sx_queue_pop_many(sx_queue *q, void *items, size_t max, int timeout_ms);
+
 /* Copies the oldest item out, waiting while the queue is empty. Returns 0, or
  * -1 when the queue is closed and empty. timeout_ms < 0 waits forever;
  * otherwise returns 1 when nothing arrived in time. */

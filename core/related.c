@@ -48,7 +48,7 @@ static int collect_partition(sx_run *run, sx_stream *stream, const json_t *conte
     int rc = sx_stream_read(&ctx, context);
     if (rc != SIPHON_OK) {
         char *where = context ? json_dumps(context, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        snprintf(message, cap, "reading %s%s%s: %s", stream->vt.base.name,
+        snprintf(message, cap, "reading %s%s%.200s: %.700s", stream->vt.base.name,
                  where ? " partition " : "", where ? where : "",
                  ctx.error[0] ? ctx.error : "failed without a message");
         free(where);

@@ -31,36 +31,18 @@ static double host_number(const sx_run *run, const char *stream, const char *nam
     return j != NULL && sx_json_to_number(j, &v) == 0 ? v : dflt;
 }
 
+/* The catalog (the user's, or every stream), then the config's per-stream
+ * choices and "select", then --select, each narrowing the last. */
 static int load_catalog(sx_run *run, sx_error *err)
 {
     const char *path = run->opts.catalog_path ? run->opts.catalog_path : run->opts.properties_path;
-    if (path == NULL) {
-        if (sx_catalog_default(&run->catalog, run->config.source, err) != 0)
-            return -1;
-    } else {
-        json_t *doc = sx_json_load_file(path, run->opts.catalog_path ? "catalog" : "properties",
-                                        1, err);
-        if (doc == NULL)
-            return -1;
-        int rc = sx_catalog_from_json(&run->catalog, doc, path, run->config.source, err);
-        json_decref(doc);
-        if (rc != 0)
-            return -1;
-    }
-    if (run->opts.select != NULL)
-        return sx_catalog_select(&run->catalog, run->opts.select, err);
-    const json_t *select = sx_config_host_value(&run->config, NULL, "select");
-    if (select != NULL && sx_catalog_select_json(&run->catalog, select, err) != 0)
-        return -1;
-    /* "streams": {"NAME": {"selected": false}} turns a stream off. */
-    for (size_t i = 0; i < run->catalog.n; i++) {
-        sx_catalog_entry *e = &run->catalog.entries[i];
-        int on;
-        const json_t *sel = sx_config_host_value(&run->config, e->stream->vt.base.name, "selected");
-        if (sel != NULL && sx_json_to_bool(sel, &on) == 0)
-            e->selected = on;
-    }
-    return 0;
+    int rc = path ? sx_catalog_load_file(&run->catalog, path, run->config.source, err)
+                  : sx_catalog_default(&run->catalog, run->config.source, err);
+    if (rc == 0)
+        rc = sx_catalog_apply_config(&run->catalog, &run->config, err);
+    if (rc == 0 && run->opts.select != NULL)
+        rc = sx_catalog_select(&run->catalog, run->opts.select, err);
+    return rc;
 }
 
 static int load_state(sx_run *run, sx_error *err)
@@ -115,36 +97,14 @@ static json_t *effective_schema(const sx_catalog_entry *e)
     return schema;
 }
 
-/* Decides INCREMENTAL or FULL_TABLE for a job: the per-stream config wins
- * over the catalog, which wins over the default (INCREMENTAL when the stream
- * has a replication key). An additional full sync that is due turns an
- * INCREMENTAL run into FULL_TABLE for this run only. */
-static int plan_mode(sx_run *run, sx_job *job, sx_error *err)
+/* INCREMENTAL or FULL_TABLE as the catalog and config decided; an
+ * additional full sync that is due turns an INCREMENTAL stream into
+ * FULL_TABLE for this run only. */
+static void plan_mode(sx_run *run, sx_job *job)
 {
     const sx_catalog_entry *e = job->entry;
     job->replication_key = e->replication_key ? e->replication_key : job->stream->vt.replication_key;
-    const char *method = json_string_value(
-        sx_config_host_value(&run->config, job->name, "replication_method"));
-    if (method == NULL)
-        method = e->replication_method;
-    if (method == NULL)
-        method = job->replication_key ? "INCREMENTAL" : "FULL_TABLE";
-    if (strcmp(method, "INCREMENTAL") == 0) {
-        if (job->replication_key == NULL) {
-            sx_error_set(err, SX_EXIT_CONFIG,
-                         "stream '%s' has no replication key, so it can only be read FULL_TABLE",
-                         job->name);
-            return -1;
-        }
-        job->mode = SIPHON_SYNC_INCREMENTAL;
-    } else if (strcmp(method, "FULL_TABLE") == 0) {
-        job->mode = SIPHON_SYNC_FULL_TABLE;
-    } else {
-        sx_error_set(err, SX_EXIT_CONFIG,
-                     "stream '%s': replication method '%s' is not INCREMENTAL or FULL_TABLE",
-                     job->name, method);
-        return -1;
-    }
+    job->mode = sx_catalog_sync_mode(e);
     double days = host_number(run, job->name, "full_sync_interval_days", 0);
     if (job->mode == SIPHON_SYNC_INCREMENTAL && days > 0) {
         int64_t last = sx_state_last_full_sync(run->input_state, job->name);
@@ -154,7 +114,6 @@ static int plan_mode(sx_run *run, sx_job *job, sx_error *err)
         }
     }
     job->version = run->started_ms;
-    return 0;
 }
 
 static int plan_jobs(sx_run *run, sx_error *err)
@@ -179,8 +138,7 @@ static int plan_jobs(sx_run *run, sx_error *err)
         pthread_mutex_init(&job->lock, NULL);
         job->warned_keys = json_object();
         job->full_bookmarks = json_array();
-        if (plan_mode(run, job, err) != 0)
-            return -1;
+        plan_mode(run, job);
     }
     return 0;
 }

@@ -131,6 +131,10 @@ typedef struct sx_msg {
 /* The per-callback context handed to plugins. */
 enum { SX_CTX_STREAM = 1, SX_CTX_SINK, SX_CTX_SOURCE };
 
+/* Messages a worker gathers before handing them to the writer in one go:
+ * one lock and one wake-up per batch instead of per record. */
+#define SX_CTX_BATCH 64
+
 struct siphon_ctx {
     const siphon_host_api *api;  /* must stay first (struct siphon_ctx_head) */
     sx_run *run;
@@ -146,6 +150,8 @@ struct siphon_ctx {
     char error[1024];
     char scratch[128];           /* config_string's text of a non-string value */
     int status_hint;             /* SX_EXIT_AUTH once credentials were rejected */
+    sx_msg batch[SX_CTX_BATCH];  /* records and checkpoints not yet queued */
+    size_t n_batch;
 };
 
 struct sx_run {
@@ -212,6 +218,10 @@ void sx_run_request_stop(sx_run *run);
 /* host_api.c */
 const siphon_host_api *sx_host_api(void);
 void sx_ctx_init(siphon_ctx *ctx, sx_run *run, int kind);
+/* Hands the ctx's gathered messages to the writer; -1 when the run stopped
+ * (they are then released). Call it before anything that must follow them. */
+int sx_ctx_flush(siphon_ctx *ctx);
+/* Releases the ctx (messages never flushed are dropped). */
 void sx_ctx_release(siphon_ctx *ctx);
 
 /* jobs.c: the worker pool and what runs on it */

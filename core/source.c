@@ -18,6 +18,13 @@ static int64_t budget_margin_ms(int64_t window_ms)
     return m > 1000 ? 1000 : m;
 }
 
+/* HTTP notices (retries, rate-limit pauses, re-logins) in the run's log,
+ * under the source's name. */
+static void http_notice(void *user, int level, const char *text)
+{
+    sx_log(level, user, "%s", text);
+}
+
 int sx_source_rt_open(sx_run *run, sx_error *err)
 {
     sx_source_rt *rt = &run->src;
@@ -62,6 +69,7 @@ int sx_source_rt_open(sx_run *run, sx_error *err)
         sx_error_set(err, SX_EXIT_FAILURE, "out of memory setting up source '%s'", src->name);
         return -1;
     }
+    sx_http_set_log(rt->http, http_notice, src->name);
     return 0;
 }
 

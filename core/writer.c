@@ -249,30 +249,30 @@ int sx_writer_run(sx_run *run, sx_error *err)
 {
     writer w = {.run = run, .vt = &run->sink->vt, .err = err};
     w.last_commit_ms = w.last_progress_ms = sx_mono_ms();
-    int failed = 0;
-    for (;;) {
-        sx_msg m;
-        int rc = sx_queue_pop(run->queue, &m, 250);
+    int failed = 0, finished = 0;
+    sx_msg batch[256];
+    while (!failed && !finished) {
+        int n = sx_queue_pop_many(run->queue, batch, sizeof batch / sizeof batch[0], 250);
         int64_t now = sx_mono_ms();
         if (now - w.last_progress_ms >= 250) {
             sx_log_redraw_progress();
             w.last_progress_ms = now;
         }
-        if (rc == 1) {
-            if (maybe_commit(&w, 0) != 0) {
-                failed = 1;
-                break;
-            }
+        if (n == 0) {
+            failed = maybe_commit(&w, 0) != 0;
             continue;
         }
-        if (rc != 0)
+        if (n < 0)
             break;
-        if (m.type == SX_MSG_FINISHED)
-            break;
-        if (handle(&w, &m) != 0) {
-            msg_discard(&m);
-            failed = 1;
-            break;
+        for (int i = 0; i < n; i++) {
+            if (failed || finished || batch[i].type == SX_MSG_FINISHED) {
+                /* nothing follows FINISHED; after a failure the rest is dropped */
+                finished = finished || batch[i].type == SX_MSG_FINISHED;
+                msg_discard(&batch[i]);
+            } else if (handle(&w, &batch[i]) != 0) {
+                msg_discard(&batch[i]);
+                failed = 1;
+            }
         }
     }
     if (!failed && maybe_commit(&w, 1) != 0)

@@ -67,7 +67,7 @@ static void updated_at(long long i, char *buf, size_t cap)
 static long long first_at_or_after(const char *start, long long count)
 {
     long long lo = 0, hi = count;
-    char buf[32];
+    char buf[64];
     while (lo < hi) {
         long long mid = lo + (hi - lo) / 2;
         updated_at(mid, buf, sizeof buf);
@@ -106,7 +106,7 @@ static int example_read(siphon_ctx *ctx, const json_t *context)
     payload[size] = '\0';
 
     int rc = SIPHON_OK;
-    char stamp[32], name[48];
+    char stamp[64], name[48];
     for (long long i = first; i < count && rc == SIPHON_OK; i++) {
         updated_at(i, stamp, sizeof stamp);
         snprintf(name, sizeof name, "record %lld", i);
