@@ -9,7 +9,7 @@
 #define ITEMS "items"
 
 static const char *const keys[] = {"code", NULL};
-static const char *const groups[] = {"contacts", "all", NULL};
+static const char *const groups[] = {"lists", "all", NULL};
 
 static const char schema[] = DZ_SCHEMA(
     DZ_PROP("code", DZ_KEY("Filter code")) ","

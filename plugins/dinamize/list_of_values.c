@@ -10,7 +10,7 @@
 #define ITEMS "list"
 
 static const char *const keys[] = {"code", NULL};
-static const char *const groups[] = {"contacts", "all", NULL};
+static const char *const groups[] = {"lists", "all", NULL};
 
 static const char schema[] = DZ_SCHEMA(
     DZ_PROP("code", DZ_KEY("Code of the value, as stored in contacts.custom_fields")) ","

@@ -9,7 +9,7 @@
 #define ITEMS "items"
 
 static const char *const keys[] = {"email", NULL};
-static const char *const groups[] = {"contacts", "all", NULL};
+static const char *const groups[] = {"lists", "all", NULL};
 
 static const char schema[] = DZ_SCHEMA(
     DZ_PROP("email", DZ_KEY("Contact e-mail")) ","

@@ -21,10 +21,10 @@ typedef struct expected_stream {
 
 static const expected_stream contract[] = {
     {"contact_lists", "/emkt/contact-list/search", "items", NULL, "code", "insert_date",
-     "contacts", "code user_code title type status total_contacts total_valid insert_date "
+     "lists", "code user_code title type status total_contacts total_valid insert_date "
      "rest_date"},
     {"contacts", "/emkt/contact/search", "items", "contact_lists", "code", "insert_date",
-     "contacts", "code external_code email name custom_fields insert_date rest_date status optout "
+     "lists", "code external_code email name custom_fields insert_date rest_date status optout "
      "spam total_clicks total_sents total_views contact-list_code"},
     {"actions", "/emkt/action/search", "items", NULL, "code", "date_create", "sends",
      "code campaign_code contact-list_code contact-list_title filter_code message_code title "
@@ -36,17 +36,17 @@ static const expected_stream contract[] = {
      "code title insert_date"},
     {"transactions", "/emkt/transaction/search", "items", NULL, "action_code dt_transaction",
      "dt_transaction", "sends", "action_code dt_transaction description value"},
-    {"fields", "/emkt/field/search", "items", "contact_lists", "code", "insert_date", "contacts",
+    {"fields", "/emkt/field/search", "items", "contact_lists", "code", "insert_date", "lists",
      "code code_name field-group_code field-group_name title type is_required is_uniquevalue "
      "is_searchable insert_date contact-list_code"},
     {"field_groups", "/emkt/field-group/search", "items", "contact_lists", "code", "insert_date",
-     "contacts", "code title insert_date contact-list_code"},
-    {"filters", "/emkt/filter/search", "items", "contact_lists", "code", "insert_date", "contacts",
+     "lists", "code title insert_date contact-list_code"},
+    {"filters", "/emkt/filter/search", "items", "contact_lists", "code", "insert_date", "lists",
      "code title type insert_date contact-list_code"},
-    {"list_of_values", "/emkt/field-lov/search", "list", "fields", "code", NULL, "contacts",
+    {"list_of_values", "/emkt/field-lov/search", "list", "fields", "code", NULL, "lists",
      "code value contact-list_code field_code"},
     {"optout_emails", "/emkt/optout-email/search", "items", "contact_lists", "email",
-     "request_date", "contacts", "email reason_description origin request_date "
+     "request_date", "lists", "email reason_description origin request_date "
      "contact-list_code"},
     {"users", "/user/search", "items", NULL, "code", "insert_date", "account",
      "code email name language timezone insert_date"},

@@ -94,6 +94,33 @@ Test(dz_sync, groups_select_their_streams)
     cr_expect_eq(json_object_size(s.records_by_stream), 6);
     sxt_singer_free(&s);
     sxt_result_free(&r);
+
+    r = sxt_dz_run(&t, NULL, (const char *[]){"run", "--select", "lists", NULL});
+    sxt_dz_singer(&r, &s);
+    const char *lists[] = {"contact_lists", "contacts", "fields", "field_groups", "filters",
+                           "list_of_values", "optout_emails"};
+    for (size_t i = 0; i < 7; i++)
+        cr_expect_not_null(json_object_get(s.records_by_stream, lists[i]), "%s missing", lists[i]);
+    cr_expect_eq(json_object_size(s.records_by_stream), 7);
+    sxt_singer_free(&s);
+    sxt_result_free(&r);
+    sxt_dz_stop(&t);
+}
+
+Test(dz_sync, a_stream_name_selects_that_stream_alone)
+{
+    sxt_dz t;
+    sxt_dz_start(&t, NULL, NULL);
+    sxt_result r = sxt_dz_run(&t, NULL, (const char *[]){"run", "--select", "contacts", NULL});
+    sxt_singer s;
+    sxt_dz_singer(&r, &s);
+    cr_assert_eq(json_object_size(s.records_by_stream), 1, "more than the contacts stream ran");
+    json_t *expected = sxt_dz_expected(&t, "contacts");
+    sxt_dz_assert_same_records("contacts", json_object_get(s.records_by_stream, "contacts"),
+                               expected);
+    json_decref(expected);
+    sxt_singer_free(&s);
+    sxt_result_free(&r);
     sxt_dz_stop(&t);
 }
 
