@@ -63,8 +63,8 @@ typedef struct loaded {
 static loaded open_module(const char *stream)
 {
     char *path = NULL;
-    cr_assert_geq(asprintf(&path, "%s/plugins/dinamize/siphon-dinamize-%s.so", SX_TEST_BUILD_ROOT,
-                           stream), 0);
+    cr_assert_geq(asprintf(&path, "%s/siphon-dinamize-%s.so", SX_TEST_PLUGINS_DINAMIZE, stream),
+                  0);
     loaded m = {0};
     m.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     cr_assert_not_null(m.handle, "dlopen %s: %s", path, dlerror());
