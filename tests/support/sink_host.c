@@ -379,7 +379,7 @@ int sxt_sink_write_value(sxt_sink *s, const char *stream, const json_t *record)
 int sxt_sink_write(sxt_sink *s, const char *stream, const char *record_json)
 {
     json_error_t jerr;
-    json_t *record = json_loads(record_json, JSON_DECODE_ANY, &jerr);
+    json_t *record = json_loads(record_json, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (record == NULL) {
         fprintf(stderr, "test record is not JSON: %s: %s\n", jerr.text, record_json);
         return SIPHON_E_INVALID;

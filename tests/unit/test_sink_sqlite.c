@@ -83,7 +83,7 @@ static void assert_q(const fixture *f, const char *sql, const char *expected)
 {
     char *got = q1(f, sql);
     cr_assert_not_null(got, "a row from %s", sql);
-    cr_assert_str_eq(got, expected, "%s", sql);
+    cr_assert_str_eq(got, expected, "%s\n  got:      %s\n  expected: %s", sql, got, expected);
     free(got);
 }
 

@@ -411,6 +411,10 @@ int sq_table_flush(sq_sink *s, sq_table *t)
     }
     t->nrows = 0;
     sink_buf_reset(&t->text);
+    /* The failed statement took the other queued rows with it, and they
+     * were accepted earlier: the unit can no longer be committed whole. */
+    if (rc != SIPHON_OK)
+        s->broken = 1;
     return rc;
 }
 
