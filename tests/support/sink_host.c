@@ -156,6 +156,7 @@ static const json_t *cfg_json(siphon_ctx *ctx, const char *name)
     return lookup(owner(ctx), name);
 }
 
+__attribute__((format(printf, 3, 0)))
 static void host_vlog(siphon_ctx *ctx, int level, const char *fmt, va_list ap)
 {
     sxt_sink *s = owner(ctx);
@@ -173,6 +174,7 @@ static void host_vlog(siphon_ctx *ctx, int level, const char *fmt, va_list ap)
     s->log[s->log_len] = '\0';
 }
 
+__attribute__((format(printf, 2, 0)))
 static void host_vset_error(siphon_ctx *ctx, const char *fmt, va_list ap)
 {
     sxt_sink *s = owner(ctx);
@@ -374,6 +376,18 @@ int sxt_sink_write_value(sxt_sink *s, const char *stream, const json_t *record)
     json_decref(copy);
     free(stream_copy);
     return rc;
+}
+
+int sxt_sink_write_borrowed(sxt_sink *s, const char *stream, const json_t *record)
+{
+    siphon_record rec = {
+        .struct_size = sizeof rec,
+        .stream = stream,
+        .record = record,
+        .extracted_at_ms = s->clock_ms,
+        .version = 0,
+    };
+    return s->vt.write_record(s->self, &rec);
 }
 
 int sxt_sink_write(sxt_sink *s, const char *stream, const char *record_json)

@@ -55,6 +55,10 @@ int sxt_sink_write(sxt_sink *s, const char *stream, const char *record_json);
 /* write_record() of a record value (borrowed). */
 int sxt_sink_write_value(sxt_sink *s, const char *stream, const json_t *record);
 
+/* write_record() of a borrowed record without the defensive copy the other
+ * writers make: for benchmarks, which measure the sink and not this host. */
+int sxt_sink_write_borrowed(sxt_sink *s, const char *stream, const json_t *record);
+
 /* commit() with a state given as JSON text (NULL for none). */
 int sxt_sink_commit(sxt_sink *s, const char *state_json);
 

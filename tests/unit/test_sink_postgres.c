@@ -185,6 +185,38 @@ Test(sink_postgres, full_table_failed_keeps_the_old_table)
     sxt_pg_free(pg);
 }
 
+Test(sink_postgres, a_full_load_resumes_its_staging_table_and_drops_stale_ones)
+{
+    sxt_pg *pg = database();
+    sxt_sink *s = open_pg(pg, NULL);
+    load_teams(s, 5, (const char *const[]){"old", NULL}, -1);
+    sxt_sink_commit(s, "{}");
+    sxt_sink_free(s);
+    s = open_pg(pg, NULL);
+    load_teams(s, 6, (const char *const[]){"a", NULL}, -1);
+    sxt_sink_commit(s, "{}");
+    sxt_sink_free(s);
+    assert_q(pg, "SELECT count(*) FROM pg_tables WHERE tablename = 'teams__siphon_v5'", "0");
+    s = open_pg(pg, NULL);
+    load_teams(s, 6, (const char *const[]){"b", NULL}, SIPHON_END_COMPLETE);
+    sxt_sink_commit(s, "{}");
+    sxt_sink_free(s);
+    assert_q(pg, "SELECT string_agg(code, ',' ORDER BY code) FROM teams", "a,b");
+    sxt_pg_free(pg);
+}
+
+Test(sink_postgres, a_stream_named_like_the_state_table_is_refused)
+{
+    sxt_pg *pg = database();
+    sxt_sink *s = open_pg(pg, NULL);
+    cr_assert_eq(sxt_sink_begin(s, "_siphon_state", NULL, "target", SIPHON_SYNC_INCREMENTAL, 0),
+                 SIPHON_E_CONFIG);
+    cr_assert_eq(sxt_sink_commit(s, "{\"kept\":1}"), SIPHON_OK);
+    sxt_sink_free(s);
+    assert_q(pg, "SELECT state ->> 'kept' FROM _siphon_state", "1");
+    sxt_pg_free(pg);
+}
+
 Test(sink_postgres, a_view_on_a_full_table_survives_the_swap)
 {
     sxt_pg *pg = database();

@@ -526,6 +526,18 @@ Test(sink_sqlite, history_keeps_replaced_and_deleted_rows_and_prunes_old_ones)
     teardown(&f);
 }
 
+Test(sink_sqlite, a_stream_named_like_the_state_table_is_refused)
+{
+    fixture f = setup();
+    sxt_sink *s = open_sqlite(&f, NULL);
+    cr_assert_eq(sxt_sink_begin(s, "_SIPHON_state", NULL, "target", SIPHON_SYNC_INCREMENTAL, 0),
+                 SIPHON_E_CONFIG);
+    cr_assert_eq(sxt_sink_commit(s, "{\"kept\":1}"), SIPHON_OK);
+    sxt_sink_free(s);
+    assert_q(&f, "SELECT json_extract(state, '$.kept') FROM _siphon_state", "1");
+    teardown(&f);
+}
+
 Test(sink_sqlite, a_view_on_a_full_table_survives_the_swap)
 {
     fixture f = setup();

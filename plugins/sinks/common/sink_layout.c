@@ -243,12 +243,12 @@ int sink_row_build(sink_row *row, sink_layout *l, const json_t *record, int64_t 
         sink_cell_from_json(&row->cells[i], value, col->type, &row->text);
     }
     char stamp[SINK_RFC3339_LEN];
-    sink_rfc3339(extracted_at_ms, stamp);
+    size_t stamp_len = sink_rfc3339_cached(&row->stamps, extracted_at_ms, stamp);
     size_t meta = sink_layout_meta(l);
     row->cells[meta].kind = SINK_CELL_TEXT;
     row->cells[meta].off = row->text.len;
-    row->cells[meta].len = strlen(stamp);
-    sink_buf_puts(&row->text, stamp);
+    row->cells[meta].len = stamp_len;
+    sink_buf_add(&row->text, stamp, stamp_len);
     if (row->text.failed)
         return sink_fail(err, SIPHON_E_NOMEM, "out of memory");
     for (size_t k = 0; k < l->npk; k++) {

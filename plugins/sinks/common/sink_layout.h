@@ -25,6 +25,7 @@
 
 #include "sink_buf.h"
 #include "sink_error.h"
+#include "sink_time.h"
 #include "sink_value.h"
 
 #define SINK_EXTRACTED_AT "_sdc_extracted_at"
@@ -97,6 +98,7 @@ typedef struct sink_row {
     sink_cell *cells;
     size_t ncells, cap;
     sink_buf text;
+    sink_stamp_cache stamps;   /* _sdc_extracted_at of recent records */
 } sink_row;
 
 /*

@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "sink_time.h"
@@ -26,4 +27,28 @@ int64_t sink_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+size_t sink_rfc3339_cached(sink_stamp_cache *cache, int64_t ms, char *out)
+{
+    int64_t second = ms / 1000, frac = ms % 1000;
+    if (frac < 0) {
+        frac += 1000;
+        second -= 1;
+    }
+    if (cache->len == 0 || cache->second != second) {
+        char full[SINK_RFC3339_LEN];
+        sink_rfc3339(second * 1000, full);
+        /* Everything up to and including the '.' before the milliseconds. */
+        cache->len = (size_t)(strrchr(full, '.') - full) + 1;
+        memcpy(cache->prefix, full, cache->len);
+        cache->second = second;
+    }
+    memcpy(out, cache->prefix, cache->len);
+    out[cache->len] = (char)('0' + frac / 100);
+    out[cache->len + 1] = (char)('0' + frac / 10 % 10);
+    out[cache->len + 2] = (char)('0' + frac % 10);
+    out[cache->len + 3] = 'Z';
+    out[cache->len + 4] = '\0';
+    return cache->len + 4;
 }

@@ -67,6 +67,7 @@ typedef struct file_sink {
     file_stream *streams;
     file_stream *last;
     sink_buf line;
+    sink_stamp_cache stamps;
     int broken;       /* a commit failed half-way: only close() is allowed */
     sink_error err;
 } file_sink;
@@ -490,7 +491,9 @@ static int jsonl_line(file_sink *s, const json_t *record, const char *stamp)
     b->len--; /* reopen the object to append the metadata */
     if (json_object_size(record) > 0)
         sink_buf_putc(b, ',');
-    sink_buf_printf(b, "\"" EXTRACTED_AT "\":\"%s\"}\n", stamp);
+    sink_buf_puts(b, "\"" EXTRACTED_AT "\":\"");
+    sink_buf_puts(b, stamp);
+    sink_buf_puts(b, "\"}\n");
     return b->failed ? -1 : 0;
 }
 
@@ -563,7 +566,7 @@ static int file_write_record(void *self, const siphon_record *rec)
         return sink_fail(&s->err, SIPHON_E_INVALID, "stream '%s': a record must be a JSON object",
                          rec->stream);
     char stamp[SINK_RFC3339_LEN];
-    sink_rfc3339(rec->extracted_at_ms, stamp);
+    sink_rfc3339_cached(&s->stamps, rec->extracted_at_ms, stamp);
     sink_buf_reset(&s->line);
     int rc;
     if (s->format == FORMAT_CSV) {

@@ -403,6 +403,11 @@ int pg_table_begin(pg_sink *s, pg_table *t, const siphon_stream_desc *desc)
         t->batch == NULL || t->decls == NULL || t->layout.by_key == NULL)
         return sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
 
+    if (strcmp(t->table, PG_STATE_TABLE) == 0)
+        return sink_fail(&s->err, SIPHON_E_CONFIG,
+                         "stream '%s' would be written to table %s.%s, which holds siphon's "
+                         "state: set table_prefix, folder or table_names",
+                         t->stream, s->schema, t->table);
     int rc = ensure_schema(s);
     if (rc == SIPHON_OK && t->mode == SIPHON_SYNC_FULL_TABLE)
         rc = drop_stale_staging(s, t);
@@ -574,48 +579,98 @@ static int history_of_merge(pg_sink *s, pg_table *t)
     return rc;
 }
 
+static int is_key_column(const sink_layout *l, size_t i)
+{
+    for (size_t k = 0; k < l->npk; k++)
+        if (l->pk[k] == i)
+            return 1;
+    return 0;
+}
+
+static void key_match(sink_buf *b, const sink_layout *l)
+{
+    for (size_t k = 0; k < l->npk; k++) {
+        sink_buf_puts(b, k > 0 ? " AND o." : "o.");
+        sink_sql_ident(b, l->cols[l->pk[k]].ident);
+        sink_buf_puts(b, " = n.");
+        sink_sql_ident(b, l->cols[l->pk[k]].ident);
+    }
+}
+
+/*
+ * The statement that merges the batch into the write table. PostgreSQL 15
+ * and later get MERGE, which measured about twice as fast as the upsert for
+ * new rows (no speculative insertion); older servers get INSERT ... ON
+ * CONFLICT. Both take the last record of each key; the sink is the table's
+ * only writer during a run, so MERGE's weaker guarantee against a
+ * concurrent insert of the same key does not apply.
+ */
+static void merge_sql(pg_sink *s, sink_buf *b, const pg_table *t)
+{
+    const sink_layout *l = &t->layout;
+    if (l->npk > 0 && PQserverVersion(s->conn) >= 150000) {
+        sink_buf_puts(b, "MERGE INTO ");
+        pg_qualified(s, b, t->write_table);
+        sink_buf_puts(b, " AS o USING (");
+        latest_per_key(s, b, t);
+        sink_buf_puts(b, ") AS n ON ");
+        key_match(b, l);
+        sink_buf_puts(b, " WHEN MATCHED THEN UPDATE SET ");
+        int first = 1;
+        for (size_t i = 0; i < l->ncols; i++) {
+            if (is_key_column(l, i))
+                continue;
+            sink_buf_puts(b, first ? "" : ", ");
+            first = 0;
+            sink_sql_ident(b, l->cols[i].ident);
+            sink_buf_puts(b, " = n.");
+            sink_sql_ident(b, l->cols[i].ident);
+        }
+        sink_buf_puts(b, " WHEN NOT MATCHED THEN INSERT (");
+        column_list(b, l, NULL);
+        sink_buf_puts(b, ") VALUES (");
+        column_list(b, l, "n");
+        sink_buf_putc(b, ')');
+        return;
+    }
+    sink_buf_puts(b, "INSERT INTO ");
+    pg_qualified(s, b, t->write_table);
+    sink_buf_puts(b, " (");
+    column_list(b, l, NULL);
+    sink_buf_puts(b, ") SELECT ");
+    column_list(b, l, NULL);
+    if (l->npk == 0) {
+        sink_buf_puts(b, " FROM pg_temp.");
+        sink_sql_ident(b, t->batch);
+        sink_buf_puts(b, " ORDER BY \"" ORDINAL "\"");
+        return;
+    }
+    sink_buf_puts(b, " FROM (");
+    latest_per_key(s, b, t);
+    sink_buf_puts(b, ") AS latest ON CONFLICT (");
+    key_list(b, l, NULL);
+    sink_buf_puts(b, ") DO UPDATE SET ");
+    int first = 1;
+    for (size_t i = 0; i < l->ncols; i++) {
+        if (is_key_column(l, i))
+            continue;
+        sink_buf_puts(b, first ? "" : ", ");
+        first = 0;
+        sink_sql_ident(b, l->cols[i].ident);
+        sink_buf_puts(b, " = EXCLUDED.");
+        sink_sql_ident(b, l->cols[i].ident);
+    }
+}
+
 int pg_table_flush(pg_sink *s, pg_table *t)
 {
     int rc = s->copying == t ? pg_copy_finish(s) : SIPHON_OK;
     if (rc != SIPHON_OK || t->pending == 0)
         return rc;
-    const sink_layout *l = &t->layout;
-    if (s->history && t->mode != SIPHON_SYNC_FULL_TABLE && l->npk > 0)
+    if (s->history && t->mode != SIPHON_SYNC_FULL_TABLE && t->layout.npk > 0)
         rc = history_of_merge(s, t);
     sink_buf b = {0};
-    sink_buf_puts(&b, "INSERT INTO ");
-    pg_qualified(s, &b, t->write_table);
-    sink_buf_puts(&b, " (");
-    column_list(&b, l, NULL);
-    sink_buf_puts(&b, ") ");
-    if (l->npk > 0) {
-        sink_buf_puts(&b, "SELECT ");
-        column_list(&b, l, NULL);
-        sink_buf_puts(&b, " FROM (");
-        latest_per_key(s, &b, t);
-        sink_buf_puts(&b, ") AS latest ON CONFLICT (");
-        key_list(&b, l, NULL);
-        sink_buf_puts(&b, ") DO UPDATE SET ");
-        int first = 1;
-        for (size_t i = 0; i < l->ncols; i++) {
-            int is_key = 0;
-            for (size_t k = 0; k < l->npk; k++)
-                is_key |= l->pk[k] == i;
-            if (is_key)
-                continue;
-            sink_buf_puts(&b, first ? "" : ", ");
-            first = 0;
-            sink_sql_ident(&b, l->cols[i].ident);
-            sink_buf_puts(&b, " = EXCLUDED.");
-            sink_sql_ident(&b, l->cols[i].ident);
-        }
-    } else {
-        sink_buf_puts(&b, "SELECT ");
-        column_list(&b, l, NULL);
-        sink_buf_puts(&b, " FROM pg_temp.");
-        sink_sql_ident(&b, t->batch);
-        sink_buf_puts(&b, " ORDER BY \"" ORDINAL "\"");
-    }
+    merge_sql(s, &b, t);
     if (rc == SIPHON_OK)
         rc = exec_buf(s, &b, "merging a batch of rows");
     sink_buf_reset(&b);

@@ -508,6 +508,11 @@ int sq_table_begin(sq_sink *s, sq_table *t, const siphon_stream_desc *desc)
     if (t->stream == NULL || t->write_table == NULL || t->history == NULL || t->layout.by_key == NULL)
         return sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
 
+    if (strcasecmp(t->table, SQ_STATE_TABLE) == 0)
+        return sink_fail(&s->err, SIPHON_E_CONFIG,
+                         "stream '%s' would be written to table '%s', which holds siphon's "
+                         "state: set table_prefix, folder or table_names",
+                         t->stream, t->table);
     int rc = SIPHON_OK;
     if (t->mode == SIPHON_SYNC_FULL_TABLE && (rc = drop_stale_staging(s, t)) != SIPHON_OK)
         return rc;
