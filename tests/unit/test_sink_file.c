@@ -126,6 +126,9 @@ Test(sink_file, state_round_trips_through_the_manifest)
     sxt_sink_free(s);
 
     s = open_file_sink(dir, NULL);
+    cr_assert_eq(sxt_sink_commit(s, NULL), SIPHON_OK, "a commit without state keeps the state");
+    sxt_sink_free(s);
+    s = open_file_sink(dir, NULL);
     cr_assert_eq(sxt_sink_load_state(s, &state), SIPHON_OK);
     json_t *expected = json_loads(committed, 0, NULL);
     cr_assert(json_equal(state, expected), "the state read back is the state committed");

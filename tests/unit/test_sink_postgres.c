@@ -316,6 +316,47 @@ Test(sink_postgres, a_key_the_schema_does_not_name_gets_its_own_column)
     sxt_pg_free(pg);
 }
 
+Test(sink_postgres, streams_written_in_turn_share_one_copy_at_a_time_and_commit_together)
+{
+    sxt_pg *pg = database();
+    sxt_sink *s = open_pg(pg, "\"batch_rows\":4");
+    sxt_sink_begin(s, "contacts", CONTACTS_SCHEMA, "code", SIPHON_SYNC_INCREMENTAL, 0);
+    sxt_sink_begin(s, "events", NULL, NULL, SIPHON_SYNC_INCREMENTAL, 0);
+    load_teams(s, 3, (const char *const[]){NULL}, -1);
+    for (int i = 0; i < 30; i++) {
+        char *rec = sxt_strf("{\"code\":\"%d\",\"name\":\"n%d\"}", i % 10, i);
+        const char *stream = i % 3 == 0 ? "contacts" : i % 3 == 1 ? "events" : "teams";
+        write_ok(s, stream, rec);
+        free(rec);
+    }
+    sxt_sink_end(s, "teams", SIPHON_END_COMPLETE);
+    cr_assert_eq(sxt_sink_commit(s, "{\"both\":1}"), SIPHON_OK);
+    sxt_sink_free(s);
+    assert_q(pg, "SELECT count(*) FROM contacts", "10");
+    assert_q(pg, "SELECT name FROM contacts WHERE code = '7'", "n27");
+    assert_q(pg, "SELECT count(*) FROM events", "10");
+    assert_q(pg, "SELECT count(*) || ':' || max(name) FROM teams WHERE code = '8'", "1:n8");
+    sxt_pg_free(pg);
+}
+
+Test(sink_postgres, a_new_schema_for_an_open_stream_adds_its_columns)
+{
+    sxt_pg *pg = database();
+    sxt_sink *s = open_pg(pg, NULL);
+    sxt_sink_begin(s, "contacts", CONTACTS_SCHEMA, "code", SIPHON_SYNC_INCREMENTAL, 0);
+    write_ok(s, "contacts", "{\"code\":\"1\",\"name\":\"a\"}");
+    cr_assert_eq(sxt_sink_begin(s, "contacts",
+                                "{\"properties\":{\"code\":{},\"score\":{\"type\":\"number\"}}}",
+                                "code", SIPHON_SYNC_INCREMENTAL, 0),
+                 SIPHON_OK);
+    write_ok(s, "contacts", "{\"code\":\"2\",\"score\":\"2.50\"}");
+    cr_assert_eq(sxt_sink_commit(s, "{}"), SIPHON_OK);
+    sxt_sink_free(s);
+    assert_q(pg, "SELECT score FROM contacts WHERE code = '2'", "2.50");
+    assert_q(pg, "SELECT name || coalesce(score::text, '-') FROM contacts WHERE code = '1'", "a-");
+    sxt_pg_free(pg);
+}
+
 Test(sink_postgres, values_are_stored_by_the_documented_type_mapping)
 {
     sxt_pg *pg = database();

@@ -293,6 +293,7 @@ Test(sink_sqlite, state_round_trips_and_each_target_keeps_its_own)
     sxt_sink_free(s);
 
     s = open_sqlite(&f, NULL);
+    cr_assert_eq(sxt_sink_commit(s, NULL), SIPHON_OK, "a commit without state keeps the state");
     cr_assert_eq(sxt_sink_load_state(s, &state), SIPHON_OK);
     cr_assert_str_eq(json_string_value(json_object_get(
                          json_object_get(json_object_get(state, "bookmarks"), "a"),

@@ -56,7 +56,11 @@ typedef struct sink_layout {
     int fold_case;       /* idents compare without ASCII case */
 } sink_layout;
 
+/* An empty layout; ident maps keys to column names (NULL: unchanged) and
+ * fold_case makes names compare without ASCII case. */
 void sink_layout_init(sink_layout *l, sink_ident_fn ident, int fold_case);
+
+/* Releases the layout's memory. */
 void sink_layout_free(sink_layout *l);
 
 /* Records a column the destination already has (type read back from it). */
@@ -120,6 +124,7 @@ static inline const char *sink_row_text(const sink_row *row, const sink_cell *ce
     return row->text.data + cell->off;
 }
 
+/* Releases the row's memory. */
 void sink_row_free(sink_row *row);
 
 #endif

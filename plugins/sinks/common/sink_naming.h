@@ -39,6 +39,7 @@ char *sink_naming_table(const sink_naming *n, const char *stream, int with_layer
  * their states apart and one target always finds its own. */
 char *sink_naming_state_key(const sink_naming *n);
 
+/* Releases what sink_naming_load kept. */
 void sink_naming_free(sink_naming *n);
 
 /*

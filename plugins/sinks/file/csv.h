@@ -22,6 +22,8 @@ int csv_field(sink_buf *b, const char *s, size_t len);
  * complete line or its quoting is broken. Free with csv_fields_free.
  */
 long csv_parse_line(const char *text, size_t len, char ***fields);
+
+/* Frees n fields and their array. */
 void csv_fields_free(char **fields, size_t n);
 
 #endif

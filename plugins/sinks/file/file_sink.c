@@ -623,8 +623,11 @@ static int file_commit(void *self, const json_t *state)
     const char *name;
     json_t *flag;
     json_object_foreach(s->drops, name, flag) json_object_del(s->m.files, name);
-    json_decref(s->m.state);
-    s->m.state = state && !json_is_null(state) ? json_deep_copy(state) : NULL;
+    /* No state (NULL or null) keeps the stored one, as the database sinks do. */
+    if (state != NULL && !json_is_null(state)) {
+        json_decref(s->m.state);
+        s->m.state = json_deep_copy(state);
+    }
     if (manifest_save(&s->m, s->dirfd, s->dir, &s->err) != SIPHON_OK) {
         s->broken = 1;
         return s->err.code;

@@ -43,6 +43,7 @@ uint64_t manifest_bytes(const manifest *m, const char *name, int *found);
 /* Lists name (for stream) with its committed length. */
 int manifest_set(manifest *m, const char *name, const char *stream, uint64_t bytes);
 
+/* Releases the manifest's JSON. */
 void manifest_free(manifest *m);
 
 #endif

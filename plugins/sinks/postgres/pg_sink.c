@@ -256,7 +256,8 @@ static int pg_commit(void *self, const json_t *state)
     int rc = pg_begin_tx(s);
     for (pg_table *t = s->tables; t && rc == SIPHON_OK; t = t->next)
         rc = pg_table_flush(s, t);
-    if (rc == SIPHON_OK && state != NULL) {
+    /* No state (NULL or null) keeps the stored one. */
+    if (rc == SIPHON_OK && state != NULL && !json_is_null(state)) {
         char *text = json_dumps(state, JSON_COMPACT | JSON_ENCODE_ANY);
         sink_buf b = {0};
         sink_buf_puts(&b, "INSERT INTO ");

@@ -86,11 +86,22 @@ void pg_qualified(pg_sink *s, sink_buf *b, const char *name);
 /* A column name fitted to the identifier limit (sink_ident_fn). */
 char *pg_column_ident(const char *key);
 
+/* Sets up a stream's table, staging and batch tables (t zeroed but for its
+ * index), or widens them for a new schema when t is already set up. */
 int pg_table_begin(pg_sink *s, pg_table *t, const siphon_stream_desc *desc);
+
+/* Converts one record and sends it to the batch table with COPY; merges
+ * every batch_rows records. */
 int pg_table_write(pg_sink *s, pg_table *t, const siphon_record *rec);
+
 /* Merges the batch table into the write table. */
 int pg_table_flush(pg_sink *s, pg_table *t);
+
+/* end_stream: merge, then the FULL_TABLE swap (COMPLETE) or discard
+ * (FAILED), and history pruning. */
 int pg_table_end(pg_sink *s, pg_table *t, int how);
+
+/* Releases a table's memory (the server objects stay). */
 void pg_table_free(pg_table *t);
 
 /* Appends one COPY text-format line: ordinal, then the row's cells. */

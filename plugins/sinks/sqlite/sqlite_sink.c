@@ -268,7 +268,8 @@ static int sqlite_commit(void *self, const json_t *state)
     int rc = sq_begin_tx(s);
     for (sq_table *t = s->tables; t && rc == SIPHON_OK; t = t->next)
         rc = sq_table_flush(s, t);
-    if (rc == SIPHON_OK && state != NULL) {
+    /* No state (NULL or null) keeps the stored one. */
+    if (rc == SIPHON_OK && state != NULL && !json_is_null(state)) {
         char *text = json_dumps(state, JSON_COMPACT | JSON_ENCODE_ANY);
         char now[SINK_RFC3339_LEN];
         sink_rfc3339(sink_now_ms(), now);

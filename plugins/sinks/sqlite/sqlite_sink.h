@@ -82,6 +82,7 @@ int sq_table_flush(sq_sink *s, sq_table *t);
 /* end_stream: the FULL_TABLE swap or discard, and history pruning. */
 int sq_table_end(sq_sink *s, sq_table *t, int how);
 
+/* Finalizes a table's statements and releases its memory. */
 void sq_table_free(sq_table *t);
 
 #endif
