@@ -7,7 +7,8 @@
 # on stdout (and keeps it in DIR/dsn); `stop` stops the server at once.
 #
 # PostgreSQL refuses to run as root: when run as root, the cluster belongs to
-# the "postgres" user. fsync is off because the cluster is thrown away; the
+# the "postgres" user, and DIR's parent folders must let that user through
+# (DIR itself is handed over to it). fsync is off because the cluster is thrown away; the
 # tests kill clients, never the server, so server durability is not under test.
 #
 # The server binaries are found on PATH, else through pg_config --bindir,

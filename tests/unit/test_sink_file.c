@@ -496,6 +496,28 @@ Test(sink_file, hostile_stream_names_stay_in_the_folder)
     free(dir);
 }
 
+Test(sink_file, a_symbolic_link_under_a_stream_file_name_is_not_followed)
+{
+    char *root = sxt_tmpdir("file");
+    char *dir = sxt_strf("%s/out", root);
+    char *victim = sxt_strf("%s/victim.txt", root);
+    char *link = sxt_strf("%s/contacts.jsonl", dir);
+    sxt_write_file(victim, "precious\n");
+    cr_assert_eq(mkdir(dir, 0755), 0);
+    cr_assert_eq(symlink(victim, link), 0);
+    sxt_sink *s = open_file_sink(dir, NULL);
+    cr_assert_neq(sxt_sink_begin(s, "contacts", NULL, NULL, SIPHON_SYNC_INCREMENTAL, 0), SIPHON_OK);
+    sxt_sink_free(s);
+    char *text = sxt_read_file(victim, NULL);
+    cr_assert_str_eq(text, "precious\n");
+    free(text);
+    free(victim);
+    free(link);
+    free(dir);
+    sxt_rmtree(root);
+    free(root);
+}
+
 Test(sink_file, a_manifest_that_is_not_json_is_a_clear_error_and_nothing_is_touched)
 {
     char *dir = sxt_tmpdir("file");

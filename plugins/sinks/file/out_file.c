@@ -20,7 +20,9 @@ int out_file_open(out_file *f, int dirfd, const char *name, uint64_t committed, 
     f->name = strdup(name);
     if (f->name == NULL)
         return sink_fail(err, SIPHON_E_NOMEM, "out of memory");
-    f->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    /* O_NOFOLLOW: a symbolic link planted under a stream's file name must
+     * not redirect the sink's writes outside the folder. */
+    f->fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (f->fd < 0)
         return sink_fail(err, SIPHON_E_IO, "cannot open '%s' for writing: %s", name,
                          strerror(errno));

@@ -746,6 +746,7 @@ int sq_table_end(sq_sink *s, sq_table *t, int how)
     if (t->mode == SIPHON_SYNC_FULL_TABLE && how != SIPHON_END_COMPLETE) {
         finalize_inserts(t);
         t->nrows = 0;
+        sink_buf_reset(&t->text);
         sink_buf b = {0};
         sink_buf_puts(&b, "DROP TABLE IF EXISTS main.");
         sink_sql_ident(&b, t->write_table);
