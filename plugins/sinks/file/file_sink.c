@@ -27,50 +27,7 @@
 
 #include "csv.h"
 #include "file_names.h"
-#include "manifest.h"
-#include "out_file.h"
-#include "sink_buf.h"
-#include "sink_error.h"
-#include "sink_time.h"
-#include "sink_value.h"
-
-#define EXTRACTED_AT "_sdc_extracted_at"
-#define EXTRA "_sdc_extra"
-
-enum { FORMAT_JSONL = 0, FORMAT_CSV = 1 };
-
-typedef struct file_stream {
-    char *stream;
-    uint32_t mode;        /* a siphon_sync_mode */
-    int64_t version;
-    char *final_name;     /* the stream's file */
-    char *write_name;     /* the file being written: final_name, or a FULL_TABLE temporary */
-    out_file out;
-    int ended;
-    /* CSV: the columns of the file's header. */
-    char **header;
-    size_t nheader;
-    json_t *header_index; /* column name -> position */
-    long meta_col;        /* _sdc_extracted_at, or -1 */
-    long extra_col;       /* _sdc_extra, or -1 */
-    struct file_stream *next;
-} file_stream;
-
-typedef struct file_sink {
-    char *dir;
-    int dirfd;
-    int format;
-    int gzip;
-    manifest m;       /* the last commit, plus files registered since */
-    json_t *swaps;    /* target -> {"source", "bytes", "stream"}: FULL_TABLE loads to swap in */
-    json_t *drops;    /* name -> true: files to forget and delete at the next commit */
-    file_stream *streams;
-    file_stream *last;
-    sink_buf line;
-    sink_stamp_cache stamps;
-    int broken;       /* a commit failed half-way: only close() is allowed */
-    sink_error err;
-} file_sink;
+#include "file_sink.h"
 
 static const siphon_option file_options[] = {
     {"path", SIPHON_OPT_STRING, 0, "\"./siphon-output\"",
@@ -82,123 +39,7 @@ static const siphon_option file_options[] = {
     {NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
-/* --- folder and recovery --- */
-
-static int make_dirs(const char *path, sink_error *err)
-{
-    char *copy = strdup(path);
-    if (copy == NULL)
-        return sink_fail(err, SIPHON_E_NOMEM, "out of memory");
-    for (char *p = copy + 1; ; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-            int e = errno;
-            sink_fail(err, SIPHON_E_IO, "cannot create folder '%s': %s", copy, strerror(e));
-            free(copy);
-            return err->code;
-        }
-        *p = saved;
-        if (saved == '\0')
-            break;
-    }
-    free(copy);
-    return SIPHON_OK;
-}
-
-/*
- * Brings the folder back to the last commit: first the renames that commit
- * still owed, then every listed file cut back to its committed length, then
- * temporary files no commit knows about (an interrupted FULL_TABLE load)
- * removed.
- */
-static int recover(file_sink *s)
-{
-    int changed = 0;
-    const char *target;
-    json_t *source;
-    json_object_foreach(s->m.replace, target, source) {
-        const char *src = json_string_value(source);
-        if (faccessat(s->dirfd, src, F_OK, 0) == 0) {
-            if (renameat(s->dirfd, src, s->dirfd, target) != 0)
-                return sink_fail(&s->err, SIPHON_E_IO,
-                                 "cannot finish the committed replacement of '%s/%s' by '%s': %s",
-                                 s->dir, target, src, strerror(errno));
-        }
-        changed = 1;
-    }
-    if (changed && fsync(s->dirfd) != 0)
-        return sink_fail(&s->err, SIPHON_E_IO, "cannot make folder '%s' durable (fsync): %s",
-                         s->dir, strerror(errno));
-    json_object_clear(s->m.replace);
-
-    const char *name;
-    json_t *entry;
-    void *tmp;
-    json_object_foreach_safe(s->m.files, tmp, name, entry) {
-        uint64_t bytes = (uint64_t)json_integer_value(json_object_get(entry, "committed_bytes"));
-        if (bytes == 0 && file_is_tmp_name(name)) {
-            /* A load that never reached a commit: nothing in it to resume. */
-            unlinkat(s->dirfd, name, 0);
-            json_object_del(s->m.files, name);
-            changed = 1;
-            continue;
-        }
-        struct stat st;
-        if (fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno == ENOENT && (bytes == 0 || file_is_tmp_name(name))) {
-                json_object_del(s->m.files, name);
-                changed = 1;
-                continue;
-            }
-            return sink_fail(&s->err, SIPHON_E_IO,
-                             "'%s/%s' holds %llu committed bytes by the manifest but cannot be "
-                             "read: %s",
-                             s->dir, name, (unsigned long long)bytes, strerror(errno));
-        }
-        if (!S_ISREG(st.st_mode))
-            return sink_fail(&s->err, SIPHON_E_IO, "'%s/%s' is not a regular file", s->dir,
-                             name);
-        if ((uint64_t)st.st_size < bytes)
-            return sink_fail(&s->err, SIPHON_E_IO,
-                             "'%s/%s' is shorter (%llu bytes) than its committed length (%llu "
-                             "bytes): committed data is missing, refusing to write",
-                             s->dir, name, (unsigned long long)st.st_size,
-                             (unsigned long long)bytes);
-        if ((uint64_t)st.st_size > bytes) {
-            int fd = openat(s->dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-            int rc = fd < 0 ? -1 : ftruncate(fd, (off_t)bytes);
-            int e = errno;
-            if (fd >= 0)
-                close(fd);
-            if (rc != 0)
-                return sink_fail(&s->err, SIPHON_E_IO,
-                                 "cannot cut '%s/%s' back to its committed length: %s", s->dir,
-                                 name, strerror(e));
-        }
-    }
-
-    int scan = dup(s->dirfd);
-    DIR *d = scan >= 0 ? fdopendir(scan) : NULL;
-    if (d == NULL) {
-        if (scan >= 0)
-            close(scan);
-        return sink_fail(&s->err, SIPHON_E_IO, "cannot list folder '%s': %s", s->dir,
-                         strerror(errno));
-    }
-    rewinddir(d);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (file_is_tmp_name(e->d_name) && json_object_get(s->m.files, e->d_name) == NULL)
-            unlinkat(s->dirfd, e->d_name, 0);
-    }
-    closedir(d);
-    if (changed)
-        return manifest_save(&s->m, s->dirfd, s->dir, &s->err);
-    return SIPHON_OK;
-}
+/* --- open --- */
 
 static int file_open(siphon_ctx *ctx, void **self)
 {
@@ -229,7 +70,7 @@ static int file_open(siphon_ctx *ctx, void **self)
         rc = sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
         goto fail;
     }
-    if ((rc = make_dirs(s->dir, &s->err)) != SIPHON_OK)
+    if ((rc = file_make_dirs(s->dir, &s->err)) != SIPHON_OK)
         goto fail;
     s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->dirfd < 0) {
@@ -246,7 +87,7 @@ static int file_open(siphon_ctx *ctx, void **self)
     }
     if ((rc = manifest_load(&s->m, s->dirfd, s->dir, &s->err)) != SIPHON_OK)
         goto fail;
-    if ((rc = recover(s)) != SIPHON_OK)
+    if ((rc = file_recover(s)) != SIPHON_OK)
         goto fail;
     siphon_log(ctx, SIPHON_LOG_DEBUG, "writing %s%s files to '%s'",
                s->format == FORMAT_CSV ? "CSV" : "JSONL", s->gzip ? " (gzip)" : "", s->dir);
@@ -304,88 +145,6 @@ static void unlink_stream(file_sink *s, file_stream *fs)
     }
     if (s->last == fs)
         s->last = NULL;
-}
-
-static int set_header(file_stream *fs, char **fields, size_t n)
-{
-    fs->header = fields;
-    fs->nheader = n;
-    fs->header_index = json_object();
-    fs->meta_col = fs->extra_col = -1;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(fields[i], EXTRACTED_AT) == 0)
-            fs->meta_col = (long)i;
-        else if (strcmp(fields[i], EXTRA) == 0)
-            fs->extra_col = (long)i;
-        json_object_set_new(fs->header_index, fields[i], json_integer((json_int_t)i));
-    }
-    return fs->header_index ? SIPHON_OK : SIPHON_E_NOMEM;
-}
-
-/* The header of a CSV file that already has committed rows: the file's own
- * first line (decompressed when gzip), so appended rows line up with it. */
-static int read_header(file_sink *s, file_stream *fs)
-{
-    int fd = openat(s->dirfd, fs->write_name, O_RDONLY | O_CLOEXEC);
-    gzFile gz = fd >= 0 ? gzdopen(fd, "rb") : NULL;
-    if (gz == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return sink_fail(&s->err, SIPHON_E_IO, "cannot read the header of '%s/%s': %s", s->dir,
-                         fs->write_name, strerror(errno));
-    }
-    sink_buf text = {0};
-    char **fields = NULL;
-    long n = -1;
-    while (n < 0 && text.len < (1u << 20)) {
-        char *at = sink_buf_reserve(&text, 65536);
-        int got = at ? gzread(gz, at, 65536) : -1;
-        if (got <= 0)
-            break;
-        text.len += (size_t)got;
-        n = csv_parse_line(text.data, text.len, &fields);
-    }
-    gzclose(gz);
-    sink_buf_free(&text);
-    if (n < 0)
-        return sink_fail(&s->err, SIPHON_E_INVALID,
-                         "'%s/%s' has committed rows but no CSV header line siphon can read",
-                         s->dir, fs->write_name);
-    return set_header(fs, fields, (size_t)n);
-}
-
-/* A new CSV file's header: the schema's properties in schema order, then
- * _sdc_extracted_at and _sdc_extra. */
-static int new_header(file_sink *s, file_stream *fs, const json_t *schema)
-{
-    const json_t *props = json_is_object(schema) ? json_object_get(schema, "properties") : NULL;
-    size_t cap = (json_is_object(props) ? json_object_size(props) : 0) + 2, n = 0;
-    char **fields = calloc(cap, sizeof *fields);
-    if (fields == NULL)
-        return sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
-    const char *key;
-    const json_t *prop;
-    json_object_foreach((json_t *)props, key, prop) {
-        if (strcmp(key, EXTRACTED_AT) != 0 && strcmp(key, EXTRA) != 0)
-            fields[n++] = strdup(key);
-    }
-    fields[n++] = strdup(EXTRACTED_AT);
-    fields[n++] = strdup(EXTRA);
-    for (size_t i = 0; i < n; i++)
-        if (fields[i] == NULL) {
-            csv_fields_free(fields, n);
-            return sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
-        }
-    if (set_header(fs, fields, n) != SIPHON_OK)
-        return sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
-    sink_buf_reset(&s->line);
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            sink_buf_putc(&s->line, ',');
-        csv_field(&s->line, fields[i], strlen(fields[i]));
-    }
-    sink_buf_puts(&s->line, "\r\n");
-    return out_file_write(&fs->out, s->line.data, s->line.len, &s->err);
 }
 
 /* Lists fs's file in the manifest before its first byte is written, so that
@@ -466,89 +225,11 @@ static int file_begin_stream(void *self, const siphon_stream_desc *desc)
     if (rc == SIPHON_OK)
         rc = out_file_open(&fs->out, s->dirfd, fs->write_name, committed, s->gzip, &s->err);
     if (rc == SIPHON_OK && s->format == FORMAT_CSV)
-        rc = committed > 0 ? read_header(s, fs) : new_header(s, fs, desc->schema);
+        rc = committed > 0 ? file_read_header(s, fs) : file_new_header(s, fs, desc->schema);
     return rc;
 }
 
 /* --- records --- */
-
-static int jsonl_line(file_sink *s, const json_t *record, const char *stamp)
-{
-    sink_buf *b = &s->line;
-    json_t *copy = NULL;
-    if (json_object_get(record, EXTRACTED_AT) != NULL) {
-        /* The record carries the key itself: ours replaces it, once. */
-        copy = json_copy((json_t *)record);
-        if (copy == NULL)
-            return -1;
-        json_object_del(copy, EXTRACTED_AT);
-        record = copy;
-    }
-    sink_json_dump(b, record);
-    json_decref(copy);
-    if (b->len < 2 || b->data[b->len - 1] != '}')
-        return -1;
-    b->len--; /* reopen the object to append the metadata */
-    if (json_object_size(record) > 0)
-        sink_buf_putc(b, ',');
-    sink_buf_puts(b, "\"" EXTRACTED_AT "\":\"");
-    sink_buf_puts(b, stamp);
-    sink_buf_puts(b, "\"}\n");
-    return b->failed ? -1 : 0;
-}
-
-static int csv_line(file_sink *s, file_stream *fs, const json_t *record, const char *stamp)
-{
-    sink_buf *b = &s->line;
-    sink_buf text = {0};
-    json_t *extra = NULL;
-    const char *key;
-    const json_t *value;
-    json_object_foreach((json_t *)record, key, value) {
-        if (json_object_get(fs->header_index, key) == NULL) {
-            if (extra == NULL)
-                extra = json_object();
-            json_object_set(extra, key, (json_t *)value);
-        }
-    }
-    if (extra != NULL && fs->extra_col < 0) {
-        json_decref(extra);
-        return sink_fail(&s->err, SIPHON_E_INVALID,
-                         "stream '%s': '%s/%s' has no " EXTRA " column for keys its header "
-                         "lacks",
-                         fs->stream, s->dir, fs->write_name);
-    }
-    for (size_t i = 0; i < fs->nheader; i++) {
-        if (i > 0)
-            sink_buf_putc(b, ',');
-        if ((long)i == fs->meta_col) {
-            csv_field(b, stamp, strlen(stamp));
-            continue;
-        }
-        if ((long)i == fs->extra_col) {
-            if (extra != NULL) {
-                sink_buf_reset(&text);
-                sink_json_dump(&text, extra);
-                csv_field(b, text.data, text.len);
-            }
-            continue;
-        }
-        value = json_object_get(record, fs->header[i]);
-        if (value == NULL || json_is_null(value))
-            continue;
-        if (json_is_string(value)) {
-            csv_field(b, json_string_value(value), json_string_length(value));
-        } else {
-            sink_buf_reset(&text);
-            sink_json_dump(&text, value);
-            csv_field(b, text.data, text.len);
-        }
-    }
-    sink_buf_puts(b, "\r\n");
-    json_decref(extra);
-    sink_buf_free(&text);
-    return b->failed ? sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory") : SIPHON_OK;
-}
 
 static int file_write_record(void *self, const siphon_record *rec)
 {
@@ -570,9 +251,9 @@ static int file_write_record(void *self, const siphon_record *rec)
     sink_buf_reset(&s->line);
     int rc;
     if (s->format == FORMAT_CSV) {
-        rc = csv_line(s, fs, rec->record, stamp);
+        rc = file_csv_line(s, fs, rec->record, stamp);
     } else {
-        rc = jsonl_line(s, rec->record, stamp) == 0
+        rc = file_jsonl_line(s, rec->record, stamp) == 0
                  ? SIPHON_OK
                  : sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
     }

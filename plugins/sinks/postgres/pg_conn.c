@@ -156,6 +156,13 @@ int pg_copy_finish(pg_sink *s)
     return rc;
 }
 
+int pg_exec_buf(pg_sink *s, sink_buf *b, const char *doing)
+{
+    if (b->failed)
+        return sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
+    return pg_exec(s, sink_buf_str(b), doing);
+}
+
 int pg_exec(pg_sink *s, const char *sql, const char *doing)
 {
     int rc = pg_copy_finish(s);

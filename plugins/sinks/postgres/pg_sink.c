@@ -82,21 +82,8 @@ static int state_table(pg_sink *s, sink_buf *b)
 
 static int setup(pg_sink *s)
 {
-    const char *params[] = {s->schema};
-    PGresult *res = pg_query(s, "SELECT 1 FROM pg_namespace WHERE nspname = $1", 1, params,
-                             "looking for the layer's schema");
-    if (res == NULL)
-        return s->err.code;
-    int exists = PQntuples(res) > 0;
-    PQclear(res);
+    int rc = pg_ensure_schema(s);
     sink_buf b = {0};
-    int rc = SIPHON_OK;
-    if (!exists) {
-        sink_buf_puts(&b, "CREATE SCHEMA IF NOT EXISTS ");
-        sink_sql_ident(&b, s->schema);
-        rc = pg_exec(s, sink_buf_str(&b), "creating the layer's schema");
-    }
-    sink_buf_reset(&b);
     sink_buf_puts(&b, "CREATE TABLE IF NOT EXISTS ");
     state_table(s, &b);
     sink_buf_puts(&b, " (\"target\" text PRIMARY KEY, \"state\" jsonb NOT NULL, "

@@ -46,6 +46,13 @@ int sq_exec(sq_sink *s, const char *sql, const char *doing)
     return s->err.code;
 }
 
+int sq_exec_buf(sq_sink *s, sink_buf *b, const char *doing)
+{
+    if (b->failed)
+        return sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
+    return sq_exec(s, sink_buf_str(b), doing);
+}
+
 int sq_prepare(sq_sink *s, const char *sql, sqlite3_stmt **stmt, const char *doing)
 {
     *stmt = NULL;
