@@ -1,10 +1,14 @@
 #!/bin/sh
-# pg-server.sh start|stop DIR
+# pg-server.sh start DIR [PID] | stop DIR
 #
 # A throwaway PostgreSQL cluster for the tests, in DIR (created when missing):
 # data in DIR/data, the socket in DIR, TCP on 127.0.0.1 at a free port, trust
 # authentication on loopback, user "postgres". `start` prints the libpq DSN
 # on stdout (and keeps it in DIR/dsn); `stop` stops the server at once.
+#
+# With PID, a watchdog stops the server and removes DIR once process PID has
+# ended, however it ended: a test that fails an assertion or crashes never
+# leaves a server behind.
 #
 # PostgreSQL refuses to run as root: when run as root, the cluster belongs to
 # the "postgres" user, and DIR's parent folders must let that user through
@@ -15,10 +19,11 @@
 # else in Debian's /usr/lib/postgresql/<newest>/bin.
 set -eu
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
-[ $# -eq 2 ] || usage
+usage() { echo "usage: $0 start DIR [PID] | stop DIR" >&2; exit 2; }
+[ $# -eq 2 ] || [ $# -eq 3 ] || usage
 cmd=$1
 dir=$2
+watch=${3:-}
 
 find_bindir() {
     if command -v initdb >/dev/null 2>&1; then
@@ -76,6 +81,16 @@ start)
     done
     dsn="host=127.0.0.1 port=$port user=postgres dbname=postgres"
     echo "$dsn" >"$dir/dsn"
+    if [ -n "$watch" ]; then
+        # Detached from our output, so whoever reads it is not kept waiting.
+        (
+            while kill -0 "$watch" 2>/dev/null; do sleep 1; done
+            if [ -f "$dir/data/postmaster.pid" ]; then
+                as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop || true
+            fi
+            rm -rf "$dir"
+        ) </dev/null >/dev/null 2>&1 &
+    fi
     echo "$dsn"
     ;;
 stop)

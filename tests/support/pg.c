@@ -91,8 +91,11 @@ sxt_pg *sxt_pg_new(void)
     } else {
         pg->server_dir = sxt_tmpdir("pg");
         char *script = sxt_strf("%s/tests/support/pg-server.sh", SX_TEST_SOURCE_ROOT);
-        const char *argv[] = {"sh", script, "start", pg->server_dir, NULL};
+        char *self = sxt_strf("%ld", (long)getpid());
+        /* The watchdog stops the server even if this test dies first. */
+        const char *argv[] = {"sh", script, "start", pg->server_dir, self, NULL};
         sxt_result r = sxt_run(argv, NULL, NULL, 120);
+        free(self);
         free(script);
         if (!r.exited || r.status != 0) {
             fprintf(stderr,

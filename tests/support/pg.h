@@ -6,7 +6,8 @@
  * server: CREATE DATABASE t_<pid>_<n>, dropped at the end. When it is unset,
  * each test starts its own throwaway server with tests/support/pg-server.sh
  * (about two seconds per test, but the suite needs nothing set up), and
- * stops it at the end.
+ * stops it at the end; a watchdog stops it too if the test process dies
+ * before it could.
  */
 #ifndef SXT_PG_H
 #define SXT_PG_H

@@ -22,12 +22,24 @@
     "\"name\":{\"type\":[\"null\",\"string\"]},\"total\":{\"type\":[\"null\",\"integer\"]},"   \
     "\"custom_fields\":{\"type\":[\"null\",\"object\"]}}}"
 
+/* The test's database, dropped by the suite's fini even when an assertion
+ * fails half-way. */
+static sxt_pg *current_pg;
+
+static void drop_database(void)
+{
+    sxt_pg_free(current_pg);
+    current_pg = NULL;
+}
+
+TestSuite(sink_postgres, .fini = drop_database);
+
 static sxt_pg *database(void)
 {
-    sxt_pg *pg = sxt_pg_new();
-    cr_assert_not_null(pg, "a PostgreSQL database for the test (SIPHON_TEST_PG_DSN, or "
-                           "tests/support/pg-server.sh must be able to start a server)");
-    return pg;
+    current_pg = sxt_pg_new();
+    cr_assert_not_null(current_pg, "a PostgreSQL database for the test (SIPHON_TEST_PG_DSN, or "
+                                   "tests/support/pg-server.sh must be able to start a server)");
+    return current_pg;
 }
 
 static sxt_sink *open_pg(sxt_pg *pg, const char *more)
@@ -79,7 +91,6 @@ Test(sink_postgres, incremental_upsert_keeps_one_row_per_key_and_the_last_record
     assert_q(pg, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
                  "'contacts'::regclass AND attname = 'total'",
              "bigint");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, a_stream_without_key_appends_every_record)
@@ -93,7 +104,6 @@ Test(sink_postgres, a_stream_without_key_appends_every_record)
     sxt_sink_commit(s, "{}");
     sxt_sink_free(s);
     assert_q(pg, "SELECT count(*) FROM events", "2");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, copy_escapes_backslash_tab_newline_and_keeps_null_apart)
@@ -130,7 +140,6 @@ Test(sink_postgres, copy_escapes_backslash_tab_newline_and_keeps_null_apart)
     assert_q(pg, sql, "t");
     free(sql);
     assert_q(pg, "SELECT v IS NULL FROM notes WHERE k = 5", "f");
-    sxt_pg_free(pg);
 }
 
 static void load_teams(sxt_sink *s, int64_t version, const char *const *codes, int how)
@@ -166,7 +175,6 @@ Test(sink_postgres, full_table_swap_removes_rows_deleted_at_the_source)
     assert_q(pg, "SELECT string_agg(code, ',' ORDER BY code) FROM teams", "a,c");
     assert_q(pg, "SELECT name FROM teams WHERE code = 'a'", "team a v200");
     assert_q(pg, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%siphon_v%'", "0");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, full_table_failed_keeps_the_old_table)
@@ -182,7 +190,6 @@ Test(sink_postgres, full_table_failed_keeps_the_old_table)
     sxt_sink_free(s);
     assert_q(pg, "SELECT string_agg(code, ',' ORDER BY code) FROM teams", "a,b");
     assert_q(pg, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%siphon_v%'", "0");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, a_full_load_resumes_its_staging_table_and_drops_stale_ones)
@@ -202,7 +209,6 @@ Test(sink_postgres, a_full_load_resumes_its_staging_table_and_drops_stale_ones)
     sxt_sink_commit(s, "{}");
     sxt_sink_free(s);
     assert_q(pg, "SELECT string_agg(code, ',' ORDER BY code) FROM teams", "a,b");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, a_stream_named_like_the_state_table_is_refused)
@@ -214,7 +220,6 @@ Test(sink_postgres, a_stream_named_like_the_state_table_is_refused)
     cr_assert_eq(sxt_sink_commit(s, "{\"kept\":1}"), SIPHON_OK);
     sxt_sink_free(s);
     assert_q(pg, "SELECT state ->> 'kept' FROM _siphon_state", "1");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, a_view_on_a_full_table_survives_the_swap)
@@ -230,7 +235,6 @@ Test(sink_postgres, a_view_on_a_full_table_survives_the_swap)
     cr_assert_eq(sxt_sink_commit(s, "{}"), SIPHON_OK);
     sxt_sink_free(s);
     assert_q(pg, "SELECT string_agg(code, ',' ORDER BY code) FROM team_codes", "x,y");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, crash_after_commit_leaves_exactly_the_committed_rows_and_state)
@@ -270,7 +274,6 @@ Test(sink_postgres, crash_after_commit_leaves_exactly_the_committed_rows_and_sta
     assert_q(pg, "SELECT count(*) FROM contacts", "3");
     assert_q(pg, "SELECT count(*) FROM contacts WHERE name = 'lost'", "0");
     assert_q(pg, "SELECT string_agg(code, ',') FROM teams", "a");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, state_round_trips_and_each_target_keeps_its_own)
@@ -296,7 +299,6 @@ Test(sink_postgres, state_round_trips_and_each_target_keeps_its_own)
     sxt_sink_free(s);
     assert_q(pg, "SELECT count(*) FROM _siphon_state", "2");
     assert_q(pg, "SELECT state ->> 'mine' FROM _siphon_state WHERE target LIKE '%other%'", "true");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, a_key_the_schema_does_not_name_gets_its_own_column)
@@ -313,7 +315,6 @@ Test(sink_postgres, a_key_the_schema_does_not_name_gets_its_own_column)
     assert_q(pg, "SELECT total_clicks::text FROM contacts WHERE code = '2'", "3");
     assert_q(pg, "SELECT total_clicks #>> '{}' FROM contacts WHERE code = '3'", "many");
     assert_q(pg, "SELECT name FROM contacts WHERE code = '1'", "before drift");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, streams_written_in_turn_share_one_copy_at_a_time_and_commit_together)
@@ -336,7 +337,6 @@ Test(sink_postgres, streams_written_in_turn_share_one_copy_at_a_time_and_commit_
     assert_q(pg, "SELECT name FROM contacts WHERE code = '7'", "n27");
     assert_q(pg, "SELECT count(*) FROM events", "10");
     assert_q(pg, "SELECT count(*) || ':' || max(name) FROM teams WHERE code = '8'", "1:n8");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, a_new_schema_for_an_open_stream_adds_its_columns)
@@ -354,7 +354,6 @@ Test(sink_postgres, a_new_schema_for_an_open_stream_adds_its_columns)
     sxt_sink_free(s);
     assert_q(pg, "SELECT score FROM contacts WHERE code = '2'", "2.50");
     assert_q(pg, "SELECT name || coalesce(score::text, '-') FROM contacts WHERE code = '1'", "a-");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, values_are_stored_by_the_documented_type_mapping)
@@ -391,7 +390,6 @@ Test(sink_postgres, values_are_stored_by_the_documented_type_mapping)
                  "attnum > 0",
              "k bigint, s text, i bigint, n numeric, b boolean, o jsonb, a jsonb, u jsonb, "
              "d text, _sdc_extracted_at text");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, json_columns_are_queryable_with_arrow_operators)
@@ -407,7 +405,6 @@ Test(sink_postgres, json_columns_are_queryable_with_arrow_operators)
     assert_q(pg, "SELECT custom_fields ->> 'cmp4' FROM contacts WHERE code = '1'", "São Paulo");
     assert_q(pg, "SELECT custom_fields -> 'tags' ->> 1 FROM contacts WHERE code = '1'", "b");
     assert_q(pg, "SELECT code FROM contacts WHERE custom_fields ->> 'cmp4' = 'Recife'", "2");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, hostile_identifiers_create_the_right_tables_without_injection)
@@ -447,7 +444,6 @@ Test(sink_postgres, hostile_identifiers_create_the_right_tables_without_injectio
                  "(\"dotted.name\" ->> 'a') FROM \"raw\"\"; DROP TABLE public.victims; --\"."
                  "\"p'; DROP TABLE public.victims; --a.b\"",
              "q1udrift1");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, names_over_63_bytes_are_cut_with_a_hash_and_stay_distinct)
@@ -483,7 +479,6 @@ Test(sink_postgres, names_over_63_bytes_are_cut_with_a_hash_and_stay_distinct)
     assert_q(pg, "SELECT count(*) FROM pg_attribute WHERE attname ~ '^c{54}_[0-9a-f]{8}$' AND "
                  "attrelid IN (SELECT oid FROM pg_class WHERE relname LIKE 'aaaa%')",
              "3");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, layer_folder_prefix_and_table_names_shape_schema_and_table)
@@ -497,7 +492,6 @@ Test(sink_postgres, layer_folder_prefix_and_table_names_shape_schema_and_table)
     sxt_sink_free(s);
     assert_q(pg, "SELECT count(*) FROM raw.dinamize__dz_lists", "1");
     assert_q(pg, "SELECT state ->> 'x' FROM raw._siphon_state", "1");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, history_keeps_replaced_and_deleted_rows_and_prunes_old_ones)
@@ -541,7 +535,6 @@ Test(sink_postgres, history_keeps_replaced_and_deleted_rows_and_prunes_old_ones)
     sxt_sink_commit(s, "{}");
     sxt_sink_free(s);
     assert_q(pg, "SELECT string_agg(code, ',' ORDER BY code) FROM teams__history", "a,c,c");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, a_table_with_another_primary_key_is_refused)
@@ -552,7 +545,6 @@ Test(sink_postgres, a_table_with_another_primary_key_is_refused)
     cr_assert_eq(sxt_sink_begin(s, "contacts", CONTACTS_SCHEMA, "code", SIPHON_SYNC_INCREMENTAL, 0),
                  SIPHON_E_INVALID);
     sxt_sink_free(s);
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, separate_connection_options_work_without_a_dsn)
@@ -569,7 +561,6 @@ Test(sink_postgres, separate_connection_options_work_without_a_dsn)
     cr_assert_eq(sxt_sink_commit(s, "{}"), SIPHON_OK);
     sxt_sink_free(s);
     assert_q(pg, "SELECT code FROM users", "u1");
-    sxt_pg_free(pg);
 }
 
 Test(sink_postgres, connection_errors_name_host_and_port_but_never_the_password)
