@@ -66,10 +66,13 @@ static void write_ok(sxt_sink *s, const char *stream, const char *record)
     cr_assert_eq(sxt_sink_write(s, stream, record), SIPHON_OK, "write %s", record);
 }
 
-Test(sink_postgres, incremental_upsert_keeps_one_row_per_key_and_the_last_record_wins)
+/* Both merge statements (MERGE and INSERT ... ON CONFLICT) must agree. */
+static void upsert_keeps_the_last_record(const char *statement)
 {
     sxt_pg *pg = database();
-    sxt_sink *s = open_pg(pg, "\"batch_rows\":3");
+    char *opts = sxt_strf("\"batch_rows\":3,\"merge_statement\":\"%s\"", statement);
+    sxt_sink *s = open_pg(pg, opts);
+    free(opts);
     cr_assert(sxt_sink_caps(s) & SIPHON_CAP_STATE_IN_SINK);
     cr_assert_eq(sxt_sink_begin(s, "contacts", CONTACTS_SCHEMA, "code", SIPHON_SYNC_INCREMENTAL, 0),
                  SIPHON_OK);
@@ -91,6 +94,16 @@ Test(sink_postgres, incremental_upsert_keeps_one_row_per_key_and_the_last_record
     assert_q(pg, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
                  "'contacts'::regclass AND attname = 'total'",
              "bigint");
+}
+
+Test(sink_postgres, incremental_upsert_keeps_one_row_per_key_and_the_last_record_wins)
+{
+    upsert_keeps_the_last_record("auto");
+}
+
+Test(sink_postgres, the_upsert_statement_keeps_the_last_record_too)
+{
+    upsert_keeps_the_last_record("upsert");
 }
 
 Test(sink_postgres, a_stream_without_key_appends_every_record)
@@ -159,10 +172,12 @@ static void load_teams(sxt_sink *s, int64_t version, const char *const *codes, i
         cr_assert_eq(sxt_sink_end(s, "teams", how), SIPHON_OK);
 }
 
-Test(sink_postgres, full_table_swap_removes_rows_deleted_at_the_source)
+static void swap_removes_deleted_rows(const char *statement)
 {
     sxt_pg *pg = database();
-    sxt_sink *s = open_pg(pg, "\"batch_rows\":2");
+    char *opts = sxt_strf("\"batch_rows\":2,\"merge_statement\":\"%s\"", statement);
+    sxt_sink *s = open_pg(pg, opts);
+    free(opts);
     load_teams(s, 100, (const char *const[]){"a", "b", "c", NULL}, SIPHON_END_COMPLETE);
     cr_assert_eq(sxt_sink_commit(s, "{}"), SIPHON_OK);
     assert_q(pg, "SELECT count(*) FROM teams", "3");
@@ -175,6 +190,16 @@ Test(sink_postgres, full_table_swap_removes_rows_deleted_at_the_source)
     assert_q(pg, "SELECT string_agg(code, ',' ORDER BY code) FROM teams", "a,c");
     assert_q(pg, "SELECT name FROM teams WHERE code = 'a'", "team a v200");
     assert_q(pg, "SELECT count(*) FROM pg_tables WHERE tablename LIKE '%siphon_v%'", "0");
+}
+
+Test(sink_postgres, full_table_swap_removes_rows_deleted_at_the_source)
+{
+    swap_removes_deleted_rows("auto");
+}
+
+Test(sink_postgres, full_table_swap_with_the_upsert_statement_too)
+{
+    swap_removes_deleted_rows("upsert");
 }
 
 Test(sink_postgres, full_table_failed_keeps_the_old_table)

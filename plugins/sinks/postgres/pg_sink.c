@@ -38,6 +38,10 @@ static const siphon_option pg_options[] = {
      "Days history rows are kept; older ones are pruned at the end of each stream.", NULL, NULL},
     {"batch_rows", SIPHON_OPT_INT, 0, "10000",
      "Records loaded with COPY before they are merged into their table.", NULL, NULL},
+    {"merge_statement", SIPHON_OPT_STRING, 0, "\"auto\"",
+     "How batches are merged: auto (MERGE on PostgreSQL 15+, else INSERT ... ON CONFLICT) or "
+     "upsert (always INSERT ... ON CONFLICT, safe with concurrent writers).",
+     NULL, "auto|upsert"},
     {NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -118,8 +122,18 @@ static int pg_open(siphon_ctx *ctx, void **self)
         if (s->schema == NULL || s->state_key == NULL)
             rc = sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
     }
+    const char *merge = api->config_string(ctx, "merge_statement");
+    if (rc == SIPHON_OK && merge != NULL && strcmp(merge, "auto") != 0 &&
+        strcmp(merge, "upsert") != 0)
+        rc = sink_fail(&s->err, SIPHON_E_CONFIG,
+                       "sink option merge_statement: expected \"auto\" or \"upsert\", found "
+                       "\"%s\"",
+                       merge);
     if (rc == SIPHON_OK)
         rc = pg_connect(s, ctx);
+    if (rc == SIPHON_OK)
+        s->use_merge = (merge == NULL || strcmp(merge, "auto") == 0) &&
+                       PQserverVersion(s->conn) >= 150000;
     if (rc == SIPHON_OK)
         rc = setup(s);
     if (rc != SIPHON_OK) {

@@ -58,6 +58,7 @@ typedef struct pg_sink {
     int history;
     double retention_days;
     int64_t batch_rows;
+    int use_merge;          /* merge batches with MERGE (else INSERT ... ON CONFLICT) */
     int in_tx;
     int broken;             /* the server aborted the unit: only close() is allowed */
     pg_table *copying;      /* the table whose COPY is in progress, or NULL */

@@ -194,15 +194,16 @@ static void key_match(sink_buf *b, const sink_layout *l)
 /*
  * The statement that merges the batch into the write table. PostgreSQL 15
  * and later get MERGE, which measured about twice as fast as the upsert for
- * new rows (no speculative insertion); older servers get INSERT ... ON
- * CONFLICT. Both take the last record of each key; the sink is the table's
- * only writer during a run, so MERGE's weaker guarantee against a
- * concurrent insert of the same key does not apply.
+ * new rows (no speculative insertion); older servers, and the option
+ * merge_statement=upsert, get INSERT ... ON CONFLICT. Both take the last
+ * record of each key. MERGE can fail if another session inserts the same key
+ * at the same moment; a run is normally its tables' only writer, and the
+ * upsert is there for deployments where it is not.
  */
 static void merge_sql(pg_sink *s, sink_buf *b, const pg_table *t)
 {
     const sink_layout *l = &t->layout;
-    if (l->npk > 0 && PQserverVersion(s->conn) >= 150000) {
+    if (l->npk > 0 && s->use_merge) {
         sink_buf_puts(b, "MERGE INTO ");
         pg_qualified(s, b, t->write_table);
         sink_buf_puts(b, " AS o USING (");
