@@ -25,3 +25,8 @@ void sink_error_report(const sink_error *err, siphon_ctx *ctx)
     if (ctx != NULL && err->code != SIPHON_OK)
         siphon_set_error(ctx, "%s", err->msg);
 }
+
+const char *sink_error_text(const sink_error *err)
+{
+    return err->code != SIPHON_OK && err->msg[0] != '\0' ? err->msg : NULL;
+}

@@ -23,6 +23,10 @@ int sink_fail(sink_error *err, int code, const char *fmt, ...) __attribute__((fo
 /* Forgets the failure. */
 void sink_error_clear(sink_error *err);
 
+/* The recorded message, or NULL when nothing failed: what a sink's
+ * last_error callback returns to the host. */
+const char *sink_error_text(const sink_error *err);
+
 /* Passes the recorded message to the host through ctx's set_error service. */
 void sink_error_report(const sink_error *err, siphon_ctx *ctx);
 

@@ -364,6 +364,12 @@ static int file_end_stream(void *self, const char *stream, int how)
     return SIPHON_OK;
 }
 
+/* Why the last failing callback failed, for the host's error message. */
+static const char *file_last_error(void *self)
+{
+    return self != NULL ? sink_error_text(&((file_sink *)self)->err) : NULL;
+}
+
 static void file_close(void *self)
 {
     file_sink *s = self;
@@ -404,6 +410,7 @@ static const siphon_sink_vtable file_sink_vtable = {
     .commit = file_commit,
     .end_stream = file_end_stream,
     .close = file_close,
+    .last_error = file_last_error,
 };
 
 static const siphon_component *const file_components[] = {&file_sink_vtable.base, NULL};

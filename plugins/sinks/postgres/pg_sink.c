@@ -302,6 +302,12 @@ static int pg_end_stream(void *self, const char *stream, int how)
     return rc == SIPHON_OK ? pg_table_end(s, t, how) : rc;
 }
 
+/* Why the last failing callback failed, for the host's error message. */
+static const char *pg_last_error(void *self)
+{
+    return self != NULL ? sink_error_text(&((pg_sink *)self)->err) : NULL;
+}
+
 static void pg_close(void *self)
 {
     if (self != NULL)
@@ -328,6 +334,7 @@ static const siphon_sink_vtable pg_sink_vtable = {
     .commit = pg_commit,
     .end_stream = pg_end_stream,
     .close = pg_close,
+    .last_error = pg_last_error,
 };
 
 static const siphon_component *const pg_components[] = {&pg_sink_vtable.base, NULL};

@@ -321,6 +321,12 @@ static int sqlite_end_stream(void *self, const char *stream, int how)
     return rc == SIPHON_OK ? sq_table_end(s, t, how) : rc;
 }
 
+/* Why the last failing callback failed, for the host's error message. */
+static const char *sqlite_last_error(void *self)
+{
+    return self != NULL ? sink_error_text(&((sq_sink *)self)->err) : NULL;
+}
+
 static void sqlite_close(void *self)
 {
     if (self != NULL)
@@ -347,6 +353,7 @@ static const siphon_sink_vtable sqlite_sink_vtable = {
     .commit = sqlite_commit,
     .end_stream = sqlite_end_stream,
     .close = sqlite_close,
+    .last_error = sqlite_last_error,
 };
 
 static const siphon_component *const sqlite_components[] = {&sqlite_sink_vtable.base, NULL};
