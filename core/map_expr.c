@@ -1,4 +1,17 @@
-#include <errno.h>
+/*
+ * map_expr.c: a recursive-descent parser and a tree-walking evaluator for
+ * stream-map expressions. The grammar, loosest binding first:
+ *
+ *   or      := and ("or" and)*
+ *   and     := not ("and" not)*
+ *   not     := "not" not | cmp
+ *   cmp     := primary (("==" | "!=" | "<" | "<=" | ">" | ">=") primary)?
+ *   primary := literal | NAME | NAME "(" [or ("," or)*] ")"
+ *            | ("record" | "_") "[" STRING "]" | "(" or ")"
+ *
+ * Names are resolved while parsing (functions, properties, secrets), so a
+ * compiled tree never fails for a reason the config could have told.
+ */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -769,6 +769,33 @@ int sx_stream_map_apply(const sx_stream_map *m, json_t *record, char *message, s
     return rc;
 }
 
+/* ---- stream names ---- */
+
+int sx_stream_maps_check_streams(const json_t *map_config, const char *const *streams, size_t n,
+                                 sx_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(map_config, "stream_maps"), key, v)
+    {
+        if (is_option(key) || is_pattern(key))
+            continue;
+        size_t i = 0;
+        while (i < n && strcmp(streams[i], key) != 0)
+            i++;
+        if (i < n)
+            continue;
+        const char *s = sx_map_suggest(key, streams, n);
+        if (s != NULL)
+            sx_error_set(err, SX_EXIT_CONFIG, "stream_maps: no stream '%s' (did you mean '%s'?)",
+                         key, s);
+        else
+            sx_error_set(err, SX_EXIT_CONFIG, "stream_maps: no stream '%s'", key);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- secrets for masking ---- */
 
 static void register_secrets(const json_t *secrets)

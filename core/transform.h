@@ -214,6 +214,17 @@ int sx_stream_map_apply(const sx_stream_map *m, json_t *record, char *message, s
 void sx_stream_map_free(sx_stream_map *m);
 
 /*
+ * Checks that every stream named under the top-level "stream_maps" exists:
+ * streams holds all the stream names of the source (selected or not: a map
+ * of an unselected stream is no mistake). A misspelt name would otherwise
+ * leave that stream's data unmapped, personal data included, without a word.
+ * Patterns ("contact*") are not checked. Error (SX_EXIT_CONFIG):
+ *   stream_maps: no stream 'contatcs' (did you mean 'contacts'?)
+ */
+int sx_stream_maps_check_streams(const json_t *map_config, const char *const *streams, size_t n,
+                                 sx_error *err);
+
+/*
  * Registers every key of the "__secrets__" objects in the config's stream
  * maps with sx_mask_add, so a config printed before any map is built (about,
  * debug output) already has them masked. map_config is the config root.

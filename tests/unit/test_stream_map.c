@@ -499,6 +499,32 @@ Test(stream_map, a_map_with_many_computed_properties)
     sx_stream_map_free(m);
 }
 
+Test(stream_map, a_map_of_a_stream_that_does_not_exist_is_refused)
+{
+    static const char *const streams[] = {"contacts", "contact_lists", "fields"};
+    json_t *root = sxt_json("{\"stream_maps\": {\"__else__\": null, \"contact*\": {}, "
+                            "\"fields\": null, \"contatcs\": {\"email\": null}}}");
+    sx_error err;
+    sx_error_clear(&err);
+    cr_assert_eq(sx_stream_maps_check_streams(root, streams, 3, &err), -1);
+    cr_assert_eq(err.exit_code, SX_EXIT_CONFIG);
+    cr_assert_str_eq(err.msg, "stream_maps: no stream 'contatcs' (did you mean 'contacts'?)");
+    json_decref(root);
+
+    root = sxt_json("{\"stream_maps\": {\"campaigns\": {}}}");
+    sx_error_clear(&err);
+    cr_assert_eq(sx_stream_maps_check_streams(root, streams, 3, &err), -1);
+    cr_assert_str_eq(err.msg, "stream_maps: no stream 'campaigns'");
+    json_decref(root);
+
+    root = sxt_json("{\"stream_maps\": {\"contacts\": {}, \"fields\": null, \"x*\": {}}}");
+    cr_assert_eq(sx_stream_maps_check_streams(root, streams, 3, &err), 0);
+    json_decref(root);
+    root = sxt_json("{\"user\": \"u\"}");
+    cr_assert_eq(sx_stream_maps_check_streams(root, streams, 3, &err), 0);
+    json_decref(root);
+}
+
 /* ---- threads ---- */
 
 typedef struct worker {
