@@ -342,6 +342,18 @@ static const map_entry *find_entry(const sx_stream_map *m, const char *key)
     return NULL;
 }
 
+/* The first computed property that is a plain copy of property, or NULL. */
+static const char *rename_target(const sx_stream_map *m, const char *property)
+{
+    for (size_t i = 0; i < m->n_entries; i++) {
+        const map_entry *r = &m->entries[i];
+        const char *src = r->kind == E_EXPR ? sx_expr_property(r->expr) : NULL;
+        if (src != NULL && strcmp(src, property) == 0)
+            return r->key;
+    }
+    return NULL;
+}
+
 /* ---- schema and keys ---- */
 
 static int build_schema(build *b, const json_t *schema)
@@ -438,13 +450,7 @@ static int build_keys(build *b, const json_t *override, const char *const *key_p
         const map_entry *e = find_entry(m, key);
         const char *name = key;
         if (e != NULL && e->kind == E_DROP) {
-            name = NULL;
-            for (size_t i = 0; i < m->n_entries && name == NULL; i++) {
-                const map_entry *r = &m->entries[i];
-                if (r->kind == E_EXPR && sx_expr_property(r->expr) != NULL &&
-                    strcmp(sx_expr_property(r->expr), key) == 0)
-                    name = r->key;
-            }
+            name = rename_target(m, key);
             if (name == NULL)
                 return fail(b, key, "the key property is dropped; rename it (\"new_name\": "
                             "\"%s\", \"%s\": null) or set \"__key_properties__\"", key, key);
@@ -618,6 +624,16 @@ int sx_stream_map_build(const json_t *map_config, const char *stream, const json
     }
     *out = m;
     return 0;
+}
+
+const char *sx_stream_map_output_name(const sx_stream_map *m, const char *property)
+{
+    const map_entry *e = find_entry(m, property);
+    if (e != NULL)
+        return e->kind == E_EXPR ? property : rename_target(m, property);
+    if (m->keep_unmapped || json_object_get(m->kept, property) != NULL)
+        return property;
+    return NULL;
 }
 
 const char *sx_stream_map_alias(const sx_stream_map *m)

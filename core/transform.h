@@ -201,6 +201,16 @@ json_t *sx_stream_map_schema(const sx_stream_map *m);
 const char *const *sx_stream_map_key_properties(const sx_stream_map *m);
 
 /*
+ * The name an input property has in the output: itself when the map keeps
+ * or recomputes it, its new name when the map renames it ("new": "old",
+ * "old": null), NULL when the map drops it. For the replication key the sink
+ * is told about: bookmarks are read from the record before the map runs,
+ * but the sink sees the mapped record. The result is property or a string
+ * owned by m.
+ */
+const char *sx_stream_map_output_name(const sx_stream_map *m, const char *property);
+
+/*
  * Applies m to one record in place. Returns 1 keep, 0 filtered out (the
  * record is left as it was), -1 error with message (cap bytes) naming the
  * stream and the field, e.g. "stream 'contacts', field 'phone': e164()

@@ -195,6 +195,23 @@ Test(stream_map, renaming_a_key_property_moves_the_key)
     sx_stream_map_free(m);
 }
 
+Test(stream_map, the_output_name_of_a_property_follows_the_map)
+{
+    sx_stream_map *m = sxt_map("{\"stream_maps\": {\"contacts\": {\"updated\": \"status\", "
+                               "\"status\": null, \"name\": null, \"email\": \"lower(email)\"}}}",
+                               "contacts", CONTACTS_SCHEMA, CONTACT_KEYS, NULL);
+    cr_assert_str_eq(sx_stream_map_output_name(m, "status"), "updated");
+    cr_assert_null(sx_stream_map_output_name(m, "name"));
+    cr_assert_str_eq(sx_stream_map_output_name(m, "email"), "email");
+    cr_assert_str_eq(sx_stream_map_output_name(m, "phone"), "phone");
+    sx_stream_map_free(m);
+    m = sxt_map("{\"stream_maps\": {\"contacts\": {\"__else__\": null, \"e\": \"email\"}}}",
+                "contacts", CONTACTS_SCHEMA, CONTACT_KEYS, NULL);
+    cr_assert_null(sx_stream_map_output_name(m, "phone"));
+    cr_assert_str_eq(sx_stream_map_output_name(m, "code"), "code");
+    sx_stream_map_free(m);
+}
+
 Test(stream_map, a_key_property_replaced_by_an_expression_stays_the_key)
 {
     sx_stream_map *m = sxt_map("{\"stream_maps\": {\"contacts\": {\"code\": \"sha256(code)\"}}}",
