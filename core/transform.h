@@ -51,7 +51,7 @@
  * renamed ones move, copies keep the source property's schema, computed ones
  * get the type of their function (string for the string functions, the
  * declared C return type for native ones, boolean for comparisons), always
- * nullable: {"type": ["string", "null"]}.
+ * nullable: {"type": ["string", "null"]}, and no longer "required".
  *
  * ## Expressions
  *
