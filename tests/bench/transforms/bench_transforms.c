@@ -2,11 +2,11 @@
  * bench_transforms.c: what calling a native transform through libffi costs,
  * per record, against calling the same C function directly. Run by hand:
  *
- *   ninja -C build tests/unit/bench-transforms && ./build/tests/unit/bench-transforms [LIB]
+ *   ninja -C build tests/unit/bench-transforms && ./build/tests/unit/bench-transforms [LIB [CALLS]]
  *
  * LIB is the contrib library libsiphon-transforms-br.so (default: the one the
  * build made). Both sides call the same functions of the same loaded library
- * file; each figure is the best of several rounds, in nanoseconds per call.
+ * file; each figure is the best of many interleaved rounds, in nanoseconds.
  *
  *   direct          br_phone_e164() + br_free(), a plain call
  *   ffi_call        the same through a prepared cif (libffi's own cost)
@@ -33,7 +33,10 @@
 #include "native_fn.h"
 #include "transform.h"
 
-#define ROUNDS 5
+/* Many short rounds, the variants of one comparison interleaved: on a
+ * shared machine a burst of load then hits every variant alike, and the
+ * best round of each is the figure least disturbed. */
+#define ROUNDS 21
 
 static volatile size_t sink;
 
@@ -46,20 +49,32 @@ static double now_ns(void)
 
 typedef void (*body_fn)(void *ctx, long n);
 
-/* Best of ROUNDS, in ns per iteration: the minimum is the figure least
- * disturbed by the rest of the machine. */
-static double measure(body_fn body, void *ctx, long n)
+typedef struct variant {
+    const char *what;
+    body_fn body;
+    void *ctx;
+    double best;   /* ns per iteration */
+} variant;
+
+/* Measures the variants side by side and prints each against the first. */
+static void compare(const char *title, variant *v, size_t nv, long n)
 {
-    double best = 1e300;
-    body(ctx, n / 10); /* warm caches and lazy binding */
-    for (int r = 0; r < ROUNDS; r++) {
-        double t0 = now_ns();
-        body(ctx, n);
-        double per = (now_ns() - t0) / (double)n;
-        if (per < best)
-            best = per;
+    for (size_t i = 0; i < nv; i++) {
+        v[i].body(v[i].ctx, n / 10); /* warm caches and lazy binding */
+        v[i].best = 1e300;
     }
-    return best;
+    for (int r = 0; r < ROUNDS; r++) {
+        for (size_t i = 0; i < nv; i++) {
+            double t0 = now_ns();
+            v[i].body(v[i].ctx, n);
+            double per = (now_ns() - t0) / (double)n;
+            if (per < v[i].best)
+                v[i].best = per;
+        }
+    }
+    printf("%s\n", title);
+    for (size_t i = 0; i < nv; i++)
+        printf("  %-34s %8.1f ns  x%.2f\n", v[i].what, v[i].best, v[i].best / v[0].best);
 }
 
 static const char PHONE[] = "(11) 98765-4321";
@@ -206,15 +221,10 @@ static void *must_sym(void *h, const char *name)
     return s;
 }
 
-static void row(const char *what, double ns, double base)
-{
-    printf("  %-34s %8.1f ns  x%.2f\n", what, ns, ns / base);
-}
-
 int main(int argc, char **argv)
 {
     const char *lib = argc > 1 ? argv[1] : SXB_BR_LIB;
-    long n = argc > 2 ? atol(argv[2]) : 2000000;
+    long n = argc > 2 ? atol(argv[2]) : 200000;
     char text[2048];
     snprintf(text, sizeof text,
              "[{\"name\": \"e164\", \"library\": \"%s\", \"symbol\": \"br_phone_e164\", "
@@ -264,26 +274,30 @@ int main(int argc, char **argv)
     host_ctx hc = {sx_functions_find(fns, "cpf"), CPF};
     record_ctx re = {map_e164, "phone"}, rc = {map_cpf, "cpf"};
 
-    printf("native transforms through libffi, %ld calls per round, best of %d\n", n, ROUNDS);
-    printf("br_phone_e164 (string(string), malloc'd result freed with br_free):\n");
-    double base = measure(direct_e164, NULL, n);
-    row("direct C call", base, base);
-    row("ffi_call, prepared cif", measure(ffi_e164, &e164, n), base);
-    row("host call (sx_native_call)", measure(host_call, &he, n), base);
-    double hand = measure(hand_e164, NULL, n);
-    printf("  per record:\n");
-    row("hand-written C record update", hand, hand);
-    row("sx_stream_map_apply", measure(map_apply, &re, n), hand);
-
-    printf("cpf_mask (string(string), \"buffer\": 16):\n");
-    base = measure(direct_cpf, NULL, n);
-    row("direct C call", base, base);
-    row("ffi_call, prepared cif", measure(ffi_cpf, &cpf, n), base);
-    row("host call (sx_native_call)", measure(host_call, &hc, n), base);
-    hand = measure(hand_cpf, NULL, n);
-    printf("  per record:\n");
-    row("hand-written C record update", hand, hand);
-    row("sx_stream_map_apply", measure(map_apply, &rc, n), hand);
+    printf("native transforms through libffi: %ld calls per round, best of %d rounds\n", n,
+           ROUNDS);
+    variant e164_calls[] = {
+        {"direct C call", direct_e164, NULL, 0},
+        {"ffi_call, prepared cif", ffi_e164, &e164, 0},
+        {"host call (sx_native_call)", host_call, &he, 0},
+    };
+    compare("br_phone_e164, string(string) freed with br_free, per call:", e164_calls, 3, n);
+    variant e164_records[] = {
+        {"hand-written C record update", hand_e164, NULL, 0},
+        {"sx_stream_map_apply", map_apply, &re, 0},
+    };
+    compare("  per record {\"phone\": \"e164(phone)\"}:", e164_records, 2, n);
+    variant cpf_calls[] = {
+        {"direct C call", direct_cpf, NULL, 0},
+        {"ffi_call, prepared cif", ffi_cpf, &cpf, 0},
+        {"host call (sx_native_call)", host_call, &hc, 0},
+    };
+    compare("cpf_mask, string(string) with \"buffer\": 16, per call:", cpf_calls, 3, n);
+    variant cpf_records[] = {
+        {"hand-written C record update", hand_cpf, NULL, 0},
+        {"sx_stream_map_apply", map_apply, &rc, 0},
+    };
+    compare("  per record {\"cpf\": \"cpf(cpf)\"}:", cpf_records, 2, n);
 
     sx_stream_map_free(map_e164);
     sx_stream_map_free(map_cpf);
