@@ -2,7 +2,7 @@
  * bench_transforms.c: what calling a native transform through libffi costs,
  * per record, against calling the same C function directly. Run by hand:
  *
- *   ninja -C build tests/unit/bench-transforms && ./build/tests/unit/bench-transforms [LIB [CALLS]]
+ *   ninja -C build && ./build/tests/bench/transforms/bench-transforms [LIB [CALLS]]
  *
  * LIB is the contrib library libsiphon-transforms-br.so (default: the one the
  * build made). Both sides call the same functions of the same loaded library
