@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "map_builtins.h"
 #include "map_expr.h"
 #include "native_fn.h"
@@ -96,55 +97,10 @@ typedef struct parser {
 
 /* ---- suggestions ---- */
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return (size_t)-1;
-    size_t row[65];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *sx_map_suggest(const char *word, const char *const *names, size_t n)
-{
-    size_t len = strlen(word);
-    size_t limit = len <= 3 ? 1 : len <= 7 ? 2 : 3;
-    const char *best = NULL;
-    size_t best_d = limit + 1;
-    for (size_t i = 0; i < n; i++) {
-        size_t d = edit_distance(word, names[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = names[i];
-        }
-    }
-    return best;
-}
-
 /* " (did you mean 'x'?)" into buf, or "" when nothing is close. */
 static void hint(char *buf, size_t cap, const char *word, const char *const *names, size_t n)
 {
-    const char *s = sx_map_suggest(word, names, n);
-    if (s != NULL)
-        snprintf(buf, cap, " (did you mean '%s'?)", s);
-    else
-        buf[0] = '\0';
+    sx_suggest(word, names, n, buf, cap);
 }
 
 /* ---- errors ---- */

@@ -74,8 +74,4 @@ const char *sx_expr_text(const sx_expr *e);
 
 void sx_expr_free(sx_expr *e);
 
-/* The closest of n names to word (edit distance at most 2, or 3 for long
- * words), or NULL; for every did-you-mean of stream maps. */
-const char *sx_map_suggest(const char *word, const char *const *names, size_t n);
-
 #endif

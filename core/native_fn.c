@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "map_builtins.h"
+#include "config.h"
 #include "map_expr.h"
 #include "native_fn.h"
 #include "transform.h"
@@ -218,7 +219,7 @@ static int check_keys(const json_t *entry, char *why, size_t cap)
         while (k < n && strcmp(ENTRY_KEYS[k], key) != 0)
             k++;
         if (k == n) {
-            const char *s = sx_map_suggest(key, ENTRY_KEYS, n);
+            const char *s = sx_did_you_mean(key, ENTRY_KEYS, n);
             if (s != NULL)
                 snprintf(why, cap, "unknown key '%s' (did you mean '%s'?)", key, s);
             else

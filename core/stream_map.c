@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "map_expr.h"
 #include "mask.h"
 #include "transform.h"
@@ -136,7 +137,7 @@ static int check_top(const json_t *top, sx_error *err)
         while (k < n && strcmp(TOP_OPTIONS[k], key) != 0)
             k++;
         if (k == n) {
-            const char *s = sx_map_suggest(key, TOP_OPTIONS, n);
+            const char *s = sx_did_you_mean(key, TOP_OPTIONS, n);
             sx_error_set(err, SX_EXIT_CONFIG, "stream_maps: unknown option '%s'%s%s%s", key,
                          s ? " (did you mean '" : " (options here: __else__, __secrets__",
                          s ? s : "", s ? "'?)" : ")");
@@ -264,7 +265,7 @@ static int read_option(build *b, const char *key, const json_t *v)
                     "under its name or its \"__alias__\"");
     if (strcmp(key, "__key_properties__") == 0 || strcmp(key, "__filter__") == 0)
         return 0; /* read once the rest is known */
-    const char *s = sx_map_suggest(key, MAP_OPTIONS, sizeof MAP_OPTIONS / sizeof MAP_OPTIONS[0]);
+    const char *s = sx_did_you_mean(key, MAP_OPTIONS, sizeof MAP_OPTIONS / sizeof MAP_OPTIONS[0]);
     if (s != NULL)
         return fail(b, key, "unknown option (did you mean '%s'?)", s);
     return fail(b, key, "unknown option (options: __alias__, __filter__, __else__, "
@@ -299,7 +300,7 @@ static int property_hint(build *b, const char *name, char *buf, size_t cap)
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)b->known, key, v) names[k++] = key;
-    const char *s = sx_map_suggest(name, names, k);
+    const char *s = sx_did_you_mean(name, names, k);
     if (s != NULL)
         snprintf(buf, cap, " (did you mean '%s'?)", s);
     free(names);
@@ -801,7 +802,7 @@ int sx_stream_maps_check_streams(const json_t *map_config, const char *const *st
             i++;
         if (i < n)
             continue;
-        const char *s = sx_map_suggest(key, streams, n);
+        const char *s = sx_did_you_mean(key, streams, n);
         if (s != NULL)
             sx_error_set(err, SX_EXIT_CONFIG, "stream_maps: no stream '%s' (did you mean '%s'?)",
                          key, s);
