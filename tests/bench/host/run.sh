@@ -9,7 +9,7 @@ set -euo pipefail
 build=${1:-build}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export SIPHON_PLUGIN_PATH=$build/plugins/sinks/stdout:$build/tests/integration
+export SIPHON_PLUGIN_PATH=$build/plugins/sinks:$build/tests/integration
 export SIPHON_PLUGIN_SYSTEM_PATH=
 
 measure() { # prints "seconds peak_kb" of a command
