@@ -225,7 +225,7 @@ Test(dz_streams, every_module_carries_the_same_dinamize_source)
         }
         dlclose(m.handle);
     }
-    /* the options the brief names, with their flags and defaults */
+    /* the source options, with their flags and defaults */
     cr_assert(strstr(first, "user|1|1|-|-;") != NULL, "%s", first);
     cr_assert(strstr(first, "password|1|3|-|DINAMIZE_PASSWORD;") != NULL, "%s", first);
     cr_assert(strstr(first, "client_code|1|1|-|DINAMIZE_CLIENT_CODE;") != NULL, "%s", first);
