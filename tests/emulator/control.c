@@ -128,8 +128,8 @@ static void do_change(emu_server *S, json_t *j, emu_answer *a, int update)
     int found = emu_store_locate(&S->store, sid, key, &where, &jj) == 0;
     int rc = 0;
     if (found)
-        rc = update ? emu_store_update(&S->store, sid, where, jj, json_object_get(j, "set"), err,
-                                       sizeof err)
+        rc = update ? emu_store_update(&S->store, sid, where, jj, json_object_get(j, "set"),
+                                       json_object_get(j, "raw"), err, sizeof err)
                     : emu_store_delete(&S->store, sid, where, jj);
     pthread_rwlock_unlock(&S->store.lock);
     if (!found) {
@@ -282,6 +282,15 @@ void emu_control_handle(emu_server *S, const char *method, const char *path,
         emu_stats_reset(S);
         pthread_mutex_unlock(&S->mu);
         answer_json(a, 200, json_pack("{s:b}", "ok", 1));
+        return;
+    }
+    if (strcmp(path, "/_emulator/tokens") == 0) {
+        if (!want_method(a, method, "GET", path))
+            return;
+        pthread_mutex_lock(&S->mu);
+        json_t *j = json_pack("{s:o}", "tokens", json_deep_copy(S->issued));
+        pthread_mutex_unlock(&S->mu);
+        answer_json(a, 200, j);
         return;
     }
     if (strcmp(path, "/_emulator/dump") == 0) {

@@ -36,6 +36,7 @@ int emu_server_init(emu_server *S, const emu_options *o, char *err, size_t errle
         return -1;
     }
     S->stats.requests = json_object();
+    S->issued = json_array();
     S->fault_rng.state = o->fault_seed ^ 0xfa17fa17fa17fa17ULL;
     S->latency_rng.state = o->fault_seed ^ 0x1a7e1a7e1a7e1a7eULL;
     if (emu_faults_parse((const char *const *)o->faults, (size_t)o->nfaults, &S->faults, err,
@@ -53,6 +54,7 @@ void emu_server_free(emu_server *S)
     free(S->clients);
     free(S->tokens);
     json_decref(S->stats.requests);
+    json_decref(S->issued);
     emu_faults_free(&S->faults);
     emu_store_free(&S->store);
     pthread_mutex_destroy(&S->mu);
@@ -85,6 +87,9 @@ void emu_token_issue(emu_server *S, const char *client, char *out)
     out[n + p1] = '+';
     out[n + p2] = '/';
     out[n + 48] = '\0';
+    /* Kept apart from the live table, which forgets expired tokens: tests
+     * search a client's every output for every token it was given. */
+    json_array_append_new(S->issued, json_string(out));
 
     double now = emu_now();
     /* Forget expired tokens so the table stays small. */

@@ -58,6 +58,7 @@ typedef struct emu_server {
     emu_rng fault_rng;
     emu_rng latency_rng;
     uint64_t auth_serial;
+    json_t *issued;         /* every token ever issued, in order (GET /_emulator/tokens) */
     uint64_t request_serial;
     _Atomic int stopping;   /* set once shutdown begins */
 } emu_server;

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -611,14 +612,43 @@ static emu_upd *upd_get(emu_part *p, uint64_t j)
     return &p->upd[lo];
 }
 
-static int upd_set(emu_upd *u, const char *name, json_t *val, int custom)
+/* The bytes of a raw value: a string as it is, or {"hex": "..."} decoded.
+ * Returns the malloc'd bytes (NUL-terminated) and their length, or NULL. */
+static char *raw_bytes(json_t *val, size_t *len)
 {
-    emu_ovr ov;
-    if (make_override(&ov, name, val, custom) != 0) {
-        free(ov.name);
-        free(ov.text);
-        return -1;
+    if (json_is_string(val)) {
+        *len = json_string_length(val);
+        char *out = malloc(*len + 1);
+        if (out) {
+            memcpy(out, json_string_value(val), *len);
+            out[*len] = '\0';
+        }
+        return out;
     }
+    const char *hex = json_string_value(json_object_get(val, "hex"));
+    size_t n = hex ? strlen(hex) : 1;
+    if (hex == NULL || n % 2 != 0 || json_object_size(val) != 1)
+        return NULL;
+    char *out = malloc(n / 2 + 1);
+    for (size_t i = 0; out && i < n / 2; i++) {
+        unsigned byte;
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1 || !isxdigit((unsigned char)hex[2 * i]) ||
+            !isxdigit((unsigned char)hex[2 * i + 1])) {
+            free(out);
+            return NULL;
+        }
+        out[i] = (char)byte;
+    }
+    if (out)
+        out[n / 2] = '\0';
+    *len = n / 2;
+    return out;
+}
+
+/* Stores ov over a field of the same name, or adds it. Takes ov's memory. */
+static int upd_put(emu_upd *u, emu_ovr ov, int custom)
+{
+    const char *name = ov.name;
     for (size_t i = 0; i < u->nov; i++)
         if (u->ov[i].custom == custom && strcmp(u->ov[i].name, name) == 0) {
             free(u->ov[i].name);
@@ -644,15 +674,54 @@ static int upd_set(emu_upd *u, const char *name, json_t *val, int custom)
     return 0;
 }
 
-int emu_store_update(emu_store *s, int sid, emu_pkey where, uint64_t j, json_t *set, char *err,
-                     size_t errlen)
+static int upd_set(emu_upd *u, const char *name, json_t *val, int custom)
 {
-    if (!json_is_object(set) || json_object_size(set) == 0) {
-        snprintf(err, errlen, "\"set\" must be an object with at least one field");
+    emu_ovr ov;
+    if (make_override(&ov, name, val, custom) != 0) {
+        free(ov.name);
+        free(ov.text);
+        return -1;
+    }
+    return upd_put(u, ov, custom);
+}
+
+static int upd_set_raw(emu_upd *u, const char *name, json_t *val)
+{
+    size_t len = 0;
+    emu_ovr ov = {.name = strdup(name), .kind = EMU_V_RAW};
+    ov.text = raw_bytes(val, &len);
+    ov.len = (uint32_t)len;
+    if (ov.name == NULL || ov.text == NULL || len > UINT32_MAX) {
+        free(ov.name);
+        free(ov.text);
+        return -1;
+    }
+    return upd_put(u, ov, 0);
+}
+
+int emu_store_update(emu_store *s, int sid, emu_pkey where, uint64_t j, json_t *set,
+                     json_t *raw, char *err, size_t errlen)
+{
+    if ((set != NULL && !json_is_object(set)) || (raw != NULL && !json_is_object(raw)) ||
+        json_object_size(set) + json_object_size(raw) == 0) {
+        snprintf(err, errlen, "\"set\" (or \"raw\") must be an object with at least one field");
         return -1;
     }
     const char *name;
     json_t *val;
+    json_object_foreach(raw, name, val) {
+        size_t len;
+        char *bytes = raw_bytes(val, &len);
+        int readable = bytes != NULL;
+        free(bytes);
+        if (!readable || is_pk(sid, name) ||
+            (sid == EMU_CONTACTS && strcmp(name, "custom_fields") == 0) ||
+            (emu_streams[sid].rk && strcmp(name, emu_streams[sid].rk) == 0)) {
+            snprintf(err, errlen, "raw \"%s\": must be a string or {\"hex\": \"...\"} for a "
+                     "field that is neither a key, the replication key nor custom_fields", name);
+            return -1;
+        }
+    }
     json_object_foreach(set, name, val) {
         if (is_pk(sid, name)) {
             snprintf(err, errlen, "\"%s\" is part of the primary key of %s and cannot be set",
@@ -669,6 +738,13 @@ int emu_store_update(emu_store *s, int sid, emu_pkey where, uint64_t j, json_t *
     if (u == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
+    }
+    json_object_foreach(raw, name, val) {
+        if (upd_set_raw(u, name, val) != 0) {
+            snprintf(err, errlen, "cannot set \"%s\": too many changed fields on one record",
+                     name);
+            return -1;
+        }
     }
     const char *rk = emu_streams[sid].rk;
     json_object_foreach(set, name, val) {

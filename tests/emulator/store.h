@@ -122,9 +122,15 @@ int emu_store_locate(const emu_store *s, int sid, json_t *key, emu_pkey *where, 
 int emu_store_insert(emu_store *s, int sid, emu_pkey where, uint64_t count, json_t *keys_out,
                      char *err, size_t errlen);
 
-/* Sets fields of record j (write lock). Refuses primary-key fields. */
+/*
+ * Sets fields of record j (write lock). Refuses primary-key fields. set maps
+ * fields to JSON values; raw (may be NULL) maps top-level fields to the exact
+ * bytes their value is written as, unchecked: a string is the text itself,
+ * {"hex": "..."} its bytes in hex (for bytes that are not UTF-8). At least one
+ * of them names a field.
+ */
 int emu_store_update(emu_store *s, int sid, emu_pkey where, uint64_t j, json_t *set,
-                     char *err, size_t errlen);
+                     json_t *raw, char *err, size_t errlen);
 
 /* Deletes record j (write lock). */
 int emu_store_delete(emu_store *s, int sid, emu_pkey where, uint64_t j);

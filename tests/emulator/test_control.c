@@ -297,3 +297,53 @@ Test(control, health_and_unknown_paths)
     cr_assert_eq(emu_stat(e, "total"), 0);
     sxt_emulator_stop(e);
 }
+
+Test(control, tokens_lists_every_token_issued_even_expired_ones)
+{
+    sxt_emulator *e = emu_up(EMU_START("--rate-limit", "0", "--fault", "token-expire:1"));
+    char *t1 = sxt_emulator_token(e);
+    char *t2 = sxt_emulator_token(e);
+    /* the fault expires t1 at its first use: the live table forgets it */
+    json_decref(emu_post(e, t1, "/emkt/team/search", "{}"));
+    json_t *r = sxt_emulator_get(e, "/_emulator/tokens");
+    json_t *tokens = json_object_get(r, "tokens");
+    cr_assert_eq(json_array_size(tokens), 2);
+    cr_assert_str_eq(json_string_value(json_array_get(tokens, 0)), t1);
+    cr_assert_str_eq(json_string_value(json_array_get(tokens, 1)), t2);
+    json_decref(r);
+    free(t1);
+    free(t2);
+    sxt_emulator_stop(e);
+}
+
+Test(control, raw_values_reach_the_api_byte_for_byte)
+{
+    sxt_emulator *e = emu_up(EMU_START("--rate-limit", "0"));
+    char *t = sxt_emulator_token(e);
+    /* a number beyond 64 bits as text, and a name whose bytes are not UTF-8 */
+    json_t *r = control(e, "/_emulator/update",
+                        "{\"stream\":\"teams\",\"key\":{\"code\":\"1\"},\"raw\":{"
+                        "\"name\":{\"hex\":\"224a6fe36f22\"},"
+                        "\"user_code\":\"123456789012345678901234567890\"}}");
+    cr_assert_not_null(json_object_get(r, "updated"), "update refused");
+    json_decref(r);
+    sxt_http h = sxt_emulator_raw(e, "POST", "/emkt/team/search", t, "{}", 0, NULL);
+    cr_assert_eq(h.status, 200);
+    cr_assert_not_null(memmem(h.body, h.len, "\"name\":\"Jo\xe3o\"", 13), "%s", h.body);
+    cr_assert_not_null(strstr(h.body, "\"user_code\":123456789012345678901234567890"), "%s",
+                       h.body);
+    sxt_http_free(&h);
+    /* keys, the replication key and malformed hex are refused */
+    const char *bad[] = {
+        "{\"stream\":\"teams\",\"key\":{\"code\":\"1\"},\"raw\":{\"code\":\"2\"}}",
+        "{\"stream\":\"contacts\",\"key\":{\"code\":\"1\"},\"raw\":{\"insert_date\":\"1\"}}",
+        "{\"stream\":\"teams\",\"key\":{\"code\":\"1\"},\"raw\":{\"name\":{\"hex\":\"4g\"}}}",
+        NULL};
+    for (const char *const *b = bad; *b; b++) {
+        sxt_http x = sxt_emulator_raw(e, "POST", "/_emulator/update", NULL, *b, 0, NULL);
+        cr_assert_eq(x.status, 400, "%s: %ld %s", *b, x.status, x.body);
+        sxt_http_free(&x);
+    }
+    free(t);
+    sxt_emulator_stop(e);
+}
