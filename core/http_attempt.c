@@ -77,7 +77,13 @@ static void describe_error(CURLcode code, const char *detail, char *out, size_t 
     const char *lead;
     switch (code) {
     case CURLE_PEER_FAILED_VERIFICATION:
-        lead = "TLS: the server's certificate is not trusted (ca_bundle names a CA file to trust)";
+        /* A certificate for another name is not cured by trusting its CA:
+         * say which of the two checks failed. */
+        if (strstr(detail, "host name") != NULL || strstr(detail, "hostname") != NULL)
+            lead = "TLS: the server's certificate is not valid for the host name in the URL";
+        else
+            lead = "TLS: the server's certificate is not trusted (ca_bundle names a CA file to "
+                   "trust)";
         break;
     case CURLE_SSL_CACERT_BADFILE:
         lead = "TLS: the CA bundle cannot be read";

@@ -31,7 +31,10 @@ int sxt_emulator_port(const sxt_emulator *e);
 int sxt_emulator_pid(const sxt_emulator *e);
 
 /* POSTs json_body (NULL: "{}") to path without a token; returns the parsed
- * answer, or NULL when the answer is not JSON or the request failed. */
+ * answer, or NULL when the answer is not JSON or the request failed. This
+ * helper and the others that parse answers (call_auth, get, token, dump)
+ * trust the certificate of an emulator started with --tls-self-signed or
+ * --tls-cert; sxt_emulator_raw trusts only the CA file it is given. */
 json_t *sxt_emulator_call(sxt_emulator *e, const char *path, const char *json_body);
 
 /* The same with an `auth-token` header. */
