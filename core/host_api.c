@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "mask.h"
+#include "record_check.h"
 #include "run.h"
 
 int64_t sx_now_ms(void)
@@ -259,7 +260,9 @@ static void track_bookmark(sx_task *task, const char *rk, const json_t *record)
     }
 }
 
-static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
+/* parsed: the record comes from jansson's parser, which already refused
+ * what sx_record_check looks for. */
+static int emit(siphon_ctx *ctx, const char *stream, json_t *record, int parsed)
 {
     if (ctx == NULL || ctx->kind != SX_CTX_STREAM || record == NULL) {
         json_decref(record);
@@ -285,6 +288,14 @@ static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
     }
     if (ctx->context != NULL)
         json_object_update_missing(record, (json_t *)ctx->context);
+    char why[512];
+    if (!parsed && sx_record_check(record, why, sizeof why) != 0) {
+        /* Refused here, once, rather than failed by each sink its own way. */
+        json_decref(record);
+        snprintf(ctx->error, sizeof ctx->error, "plugin '%s' emitted a record the host refuses: %s",
+                 ctx->stream->plugin->desc->name, why);
+        return SIPHON_E_INVALID;
+    }
     if (ctx->collect != NULL) {
         json_array_append_new(ctx->collect, record);
         return SIPHON_OK;
@@ -319,13 +330,28 @@ static int api_emit_raw(siphon_ctx *ctx, const char *json, size_t len)
     json_t *record = json_loadb(json, len, 0, &e);
     if (!json_is_object(record)) {
         json_decref(record);
+        const char *plugin = ctx->stream ? ctx->stream->plugin->desc->name : "?";
+        if (record != NULL) {
+            snprintf(ctx->error, sizeof ctx->error,
+                     "plugin '%s' emitted record text that is not one JSON object (another JSON "
+                     "value)", plugin);
+            return SIPHON_E_INVALID;
+        }
+        /* Name the member: "too big integer" alone does not say which. */
+        char member[256];
+        sx_json_path_at(json, len, e.position > 0 ? (size_t)e.position : 0, member,
+                        sizeof member);
         snprintf(ctx->error, sizeof ctx->error,
-                 "plugin '%s' emitted record text that is not one JSON object (%s)",
-                 ctx->stream ? ctx->stream->plugin->desc->name : "?",
-                 record == NULL ? e.text : "another JSON value");
+                 "plugin '%s' emitted record text that is not one JSON object (%s; member '%s', "
+                 "byte %d)", plugin, e.text, member[0] ? member : "(top level)", e.position);
         return SIPHON_E_INVALID;
     }
-    return api_emit_record(ctx, NULL, record);
+    return emit(ctx, NULL, record, 1);
+}
+
+static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
+{
+    return emit(ctx, stream, record, 0);
 }
 
 /* The bookmark a partition may commit now: the highest value seen, bounded

@@ -112,7 +112,7 @@ static void jsonl_rows(const char *path, size_t len, json_t *rows)
         char *nl = memchr(text + at, '\n', len - at);
         cr_assert_not_null(nl, "%s: the committed bytes end inside a line (offset %zu)", path, at);
         json_error_t e;
-        json_t *row = json_loadb(text + at, (size_t)(nl - (text + at)), 0, &e);
+        json_t *row = json_loadb(text + at, (size_t)(nl - (text + at)), JSON_ALLOW_NUL, &e);
         cr_assert(json_is_object(row), "%s, offset %zu: not a JSON object: %s", path, at, e.text);
         drop_extracted_at(row);
         json_array_append_new(rows, row);

@@ -158,7 +158,7 @@ int sxt_singer_check(const char *output, sxt_singer *out, char *why, size_t why_
         }
         out->lines++;
         json_error_t e;
-        json_t *msg = json_loadb(p, (size_t)(nl - p), 0, &e);
+        json_t *msg = json_loadb(p, (size_t)(nl - p), JSON_ALLOW_NUL, &e);
         if (msg == NULL)
             rc = fail(why, why_cap, out->lines, "not JSON: %s", e.text);
         else

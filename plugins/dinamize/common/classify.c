@@ -97,10 +97,14 @@ void dz_classify(void *user, const siphon_http_response *response, siphon_verdic
     dz_scanner s;
     if (dz_envelope_scan(response->body ? response->body : "", response->body ? response->body_len : 0,
                          call->items_key, &call->env, &s) != 0) {
+        char member[160];
+        dz_scan_path_at(response->body ? response->body : "", response->body_len, s.err_offset,
+                        member, sizeof member);
         verdict_set(v, s.status == DZ_SCAN_UNSUPPORTED ? SIPHON_VERDICT_FATAL : SIPHON_VERDICT_RETRY,
-                    "%s answer from %s (%zu bytes): %s",
+                    "%s answer from %s (%zu bytes): %s%s%s%s",
                     s.status == DZ_SCAN_UNSUPPORTED ? "unreadable" : "malformed", path,
-                    response->body_len, s.err);
+                    response->body_len, s.err, member[0] ? " (member " : "", member,
+                    member[0] ? ")" : "");
         return;
     }
     const dz_envelope *env = &call->env;

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ void sink_layout_free(sink_layout *l)
     for (size_t i = 0; i < l->ncols; i++) {
         free(l->cols[i].key);
         free(l->cols[i].ident);
+        free(l->cols[i].owner);
     }
     free(l->cols);
     free(l->pk);
@@ -73,7 +75,15 @@ static long add_column(sink_layout *l, const char *key, char *ident, sink_type t
         free(ident);
         return -1;
     }
-    l->cols[l->ncols] = (sink_column){k, ident, type, flags};
+    /* a column made for a key belongs to it; a stored one to the first key
+     * that finds it */
+    char *owner = flags & SINK_COL_STORED ? NULL : strdup(key);
+    if (!(flags & SINK_COL_STORED) && owner == NULL) {
+        free(k);
+        free(ident);
+        return -1;
+    }
+    l->cols[l->ncols] = (sink_column){k, ident, type, flags, owner};
     json_object_set_new(l->by_key, key, json_integer((json_int_t)l->ncols));
     return (long)l->ncols++;
 }
@@ -89,19 +99,37 @@ int sink_layout_add_stored(sink_layout *l, const char *ident, sink_type type)
     return add_column(l, ident, copy, type, SINK_COL_STORED) >= 0 ? 0 : -1;
 }
 
+/* Column i is to hold key's values: fine when it is free or key's own. */
+static long claim(sink_layout *l, long i, const char *key)
+{
+    sink_column *col = &l->cols[i];
+    if (col->owner == NULL) {
+        col->owner = strdup(key);
+        return col->owner != NULL ? i : -1;
+    }
+    if (strcmp(col->owner, key) == 0)
+        return i;
+    snprintf(l->clash, sizeof l->clash,
+             "the keys '%s' and '%s' would share the column '%s' (this database does not tell "
+             "their names apart); refusing rather than keeping one key's values",
+             col->owner, key, col->ident);
+    return SINK_LAYOUT_CLASH;
+}
+
 long sink_layout_find(sink_layout *l, const char *key)
 {
     const json_t *hit = json_object_get(l->by_key, key);
     if (hit != NULL)
-        return (long)json_integer_value(hit);
+        return claim(l, (long)json_integer_value(hit), key);
     char *ident = make_ident(l, key);
     if (ident == NULL)
         return -1;
     long i = sink_layout_find_ident(l, ident);
     free(ident);
+    if (i < 0 || (i = claim(l, i, key)) < 0)
+        return i;
     /* Remember the alias, so the next record finds it with one lookup. */
-    if (i >= 0)
-        json_object_set_new(l->by_key, key, json_integer(i));
+    json_object_set_new(l->by_key, key, json_integer(i));
     return i;
 }
 
@@ -122,8 +150,10 @@ int sink_layout_apply_schema(sink_layout *l, const json_t *schema, const char *c
     const char *key;
     const json_t *prop;
     json_object_foreach((json_t *)props, key, prop) {
-        if (sink_layout_find(l, key) < 0 &&
-            add_column(l, key, make_ident(l, key), sink_type_of_schema(prop), 0) < 0)
+        long i = sink_layout_find(l, key);
+        if (i == SINK_LAYOUT_CLASH)
+            return sink_fail(err, SIPHON_E_INVALID, "stream '%s': %s", stream, l->clash);
+        if (i < 0 && add_column(l, key, make_ident(l, key), sink_type_of_schema(prop), 0) < 0)
             return sink_fail(err, SIPHON_E_NOMEM, "out of memory");
     }
     size_t nkeys = 0;
@@ -134,6 +164,10 @@ int sink_layout_apply_schema(sink_layout *l, const json_t *schema, const char *c
         return sink_fail(err, SIPHON_E_NOMEM, "out of memory");
     for (size_t k = 0; k < nkeys; k++) {
         long i = sink_layout_find(l, keys[k]);
+        if (i == SINK_LAYOUT_CLASH) {
+            free(pk);
+            return sink_fail(err, SIPHON_E_INVALID, "stream '%s': %s", stream, l->clash);
+        }
         if (i < 0)
             i = add_column(l, keys[k], make_ident(l, keys[k]), SINK_STRING, 0);
         if (i < 0) {
@@ -146,6 +180,8 @@ int sink_layout_apply_schema(sink_layout *l, const json_t *schema, const char *c
     l->pk = pk;
     l->npk = nkeys;
     long meta = sink_layout_find(l, SINK_EXTRACTED_AT);
+    if (meta == SINK_LAYOUT_CLASH)
+        return sink_fail(err, SIPHON_E_INVALID, "stream '%s': %s", stream, l->clash);
     if (meta < 0)
         meta = add_column(l, SINK_EXTRACTED_AT, make_ident(l, SINK_EXTRACTED_AT), SINK_STRING,
                           SINK_COL_META);
@@ -213,7 +249,10 @@ int sink_row_build(sink_row *row, sink_layout *l, const json_t *record, int64_t 
     const json_t *value;
     /* First pass: every key gets a column, so the cells below all fit. */
     json_object_foreach((json_t *)record, key, value) {
-        if (sink_layout_find(l, key) >= 0 || json_is_null(value))
+        long i = sink_layout_find(l, key);
+        if (i == SINK_LAYOUT_CLASH)
+            return sink_fail(err, SIPHON_E_INVALID, "stream '%s': %s", stream, l->clash);
+        if (i >= 0 || json_is_null(value))
             continue;
         if (sink_layout_add_drift(l, key, value) < 0)
             return sink_fail(err, SIPHON_E_NOMEM, "out of memory");

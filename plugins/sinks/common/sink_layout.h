@@ -13,7 +13,9 @@
  * The names of columns in the destination (idents) may differ from record
  * keys: PostgreSQL cuts names at 63 bytes (the layout's ident function fits
  * them), and SQLite compares names without regard to ASCII case (the layout's
- * fold flag), so "Name" and "name" share one column there.
+ * fold flag), so "Name" and "name" would share one column there: a column
+ * belongs to the first key that uses it, and a second key is refused
+ * (SINK_LAYOUT_CLASH) rather than silently merged.
  */
 #ifndef SINK_LAYOUT_H
 #define SINK_LAYOUT_H
@@ -41,6 +43,7 @@ typedef struct sink_column {
     char *ident;     /* its name in the destination */
     sink_type type;
     unsigned flags;
+    char *owner;     /* the one record key whose values it holds, once one claimed it */
 } sink_column;
 
 /* Maps a record key to a column name; returns malloc'd text. */
@@ -54,7 +57,12 @@ typedef struct sink_layout {
     json_t *by_key;      /* record key -> column index, filled as keys are met */
     sink_ident_fn ident; /* NULL: the ident is the key */
     int fold_case;       /* idents compare without ASCII case */
+    char clash[512];     /* why the last SINK_LAYOUT_CLASH was returned */
 } sink_layout;
+
+/* sink_layout_find: the key would share a column another key already holds
+ * ("Name" and "name" where names compare without case); clash says which. */
+#define SINK_LAYOUT_CLASH (-2)
 
 /* An empty layout; ident maps keys to column names (NULL: unchanged) and
  * fold_case makes names compare without ASCII case. */
@@ -75,7 +83,9 @@ int sink_layout_add_stored(sink_layout *l, const char *ident, sink_type type);
 int sink_layout_apply_schema(sink_layout *l, const json_t *schema, const char *const *keys,
                              sink_error *err, const char *stream);
 
-/* The column holding a record key, or -1. */
+/* The column holding a record key, -1 when there is none, or
+ * SINK_LAYOUT_CLASH when its column already holds another key's values (two
+ * keys in one column would lose one's values without a word). */
 long sink_layout_find(sink_layout *l, const char *key);
 
 /* The column named ident in the destination (ident comparison rules), or -1. */

@@ -115,6 +115,23 @@ char *sink_ident_fit(const char *name, const char *suffix, size_t limit)
     return b.data ? b.data : strdup("");
 }
 
+char *sink_ident_tagged(const char *name, size_t limit)
+{
+    size_t keep = strlen(name), tag = 9; /* "_" and 8 hex digits */
+    if (limit > 0 && keep + tag > limit)
+        keep = limit > tag ? limit - tag : 0;
+    while (keep > 0 && ((unsigned char)name[keep] & 0xC0) == 0x80)
+        keep--;
+    sink_buf b = {0};
+    sink_buf_add(&b, name, keep);
+    sink_buf_printf(&b, "_%08" PRIx32, name_hash(name));
+    if (b.failed) {
+        sink_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
 char *sink_staging_name(const char *table, int64_t version, size_t limit)
 {
     char suffix[48];

@@ -51,6 +51,14 @@ void sink_naming_free(sink_naming *n);
  */
 char *sink_ident_fit(const char *name, const char *suffix, size_t limit);
 
+/*
+ * name tagged with "_" and 8 hex digits of its hash whatever its length (cut
+ * to fit in limit bytes, 0: no limit): the column name of a record key that
+ * equals a column the sink adds itself, so the two never meet. Returns a
+ * malloc'd string.
+ */
+char *sink_ident_tagged(const char *name, size_t limit);
+
 /* The staging table of a FULL_TABLE load of table at version. */
 char *sink_staging_name(const char *table, int64_t version, size_t limit);
 

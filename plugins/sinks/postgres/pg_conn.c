@@ -207,5 +207,10 @@ void pg_qualified(pg_sink *s, sink_buf *b, const char *name)
 
 char *pg_column_ident(const char *key)
 {
+    /* The batch and history tables have columns of their own: a record key
+     * of the same name would meet them ("column specified more than once"). */
+    if (strcmp(key, PG_ORDINAL) == 0 || strcmp(key, PG_REPLACED_AT) == 0 ||
+        strcmp(key, PG_CHANGE) == 0)
+        return sink_ident_tagged(key, PG_IDENT_MAX);
     return sink_ident_fit(key, "", PG_IDENT_MAX);
 }

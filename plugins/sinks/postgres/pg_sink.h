@@ -94,7 +94,8 @@ int pg_begin_tx(pg_sink *s);
 /* Appends "schema"."name". */
 void pg_qualified(pg_sink *s, sink_buf *b, const char *name);
 
-/* A column name fitted to the identifier limit (sink_ident_fn). */
+/* A column name fitted to the identifier limit (sink_ident_fn); a key named
+ * like a column the sink adds itself is tagged with a hash. */
 char *pg_column_ident(const char *key);
 
 /* --- pg_ddl.c: tables as the server has them --- */

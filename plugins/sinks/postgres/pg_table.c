@@ -19,6 +19,19 @@
 #include "pg_sink.h"
 #include "sink_sql.h"
 
+/* Two streams of one run must not write one table (table_names can map
+ * them there): a FULL_TABLE swap of one would throw away the other's rows. */
+static int shared_table(pg_sink *s, const pg_table *t)
+{
+    for (const pg_table *o = s->tables; o != NULL; o = o->next)
+        if (o != t && o->table != NULL && strcmp(o->stream, t->stream) != 0 &&
+            strcmp(o->table, t->table) == 0)
+            return sink_fail(&s->err, SIPHON_E_CONFIG,
+                             "streams '%s' and '%s' would both be written to table %s.%s: set "
+                             "table_names", o->stream, t->stream, s->schema, t->table);
+    return SIPHON_OK;
+}
+
 int pg_table_begin(pg_sink *s, pg_table *t, const siphon_stream_desc *desc)
 {
     if (t->stream != NULL) {
@@ -53,7 +66,9 @@ int pg_table_begin(pg_sink *s, pg_table *t, const siphon_stream_desc *desc)
                          "stream '%s' would be written to table %s.%s, which holds siphon's "
                          "state: set table_prefix, folder or table_names",
                          t->stream, s->schema, t->table);
-    int rc = pg_ensure_schema(s);
+    int rc = shared_table(s, t);
+    if (rc == SIPHON_OK)
+        rc = pg_ensure_schema(s);
     if (rc == SIPHON_OK && t->mode == SIPHON_SYNC_FULL_TABLE)
         rc = pg_drop_stale_staging(s, t);
     pg_colinfo *cols = NULL;
@@ -142,10 +157,18 @@ int pg_table_write(pg_sink *s, pg_table *t, const siphon_record *rec)
         if (s->copybuf.data)
             s->copybuf.data[before] = '\0';
         s->copybuf.failed = 0;
+        const char *column = "?";
+        for (size_t i = 0; i < t->row.ncells && i < t->layout.ncols; i++) {
+            const sink_cell *c = &t->row.cells[i];
+            if (c->kind == SINK_CELL_TEXT && memchr(t->row.text.data + c->off, '\0', c->len)) {
+                column = t->layout.cols[i].key;
+                break;
+            }
+        }
         return sink_fail(&s->err, SIPHON_E_INVALID,
-                         "stream '%s': a text value holds the NUL character (\\u0000), which "
-                         "PostgreSQL text cannot store",
-                         t->stream);
+                         "stream '%s', column '%s': a text value holds the NUL character "
+                         "(\\u0000), which PostgreSQL text cannot store",
+                         t->stream, column);
     }
     t->ordinal++;
     t->pending++;

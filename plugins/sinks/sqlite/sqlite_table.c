@@ -148,6 +148,30 @@ int sq_table_flush(sq_sink *s, sq_table *t)
     return rc;
 }
 
+/* A record key named like a column the history table adds (SQLite names
+ * compare without case) is tagged with a hash, so the two never meet. */
+static char *sq_column_ident(const char *key)
+{
+    if (strcasecmp(key, SQ_REPLACED_AT) == 0 || strcasecmp(key, SQ_CHANGE) == 0)
+        return sink_ident_tagged(key, 0);
+    return strdup(key);
+}
+
+/* Two streams of one run must not write one table: SQLite does not tell
+ * table names apart by case, so "Case" and "case" would, and a FULL_TABLE
+ * swap of one would throw away the other's rows. */
+static int shared_table(sq_sink *s, const sq_table *t)
+{
+    for (const sq_table *o = s->tables; o != NULL; o = o->next)
+        if (o != t && o->table != NULL && strcmp(o->stream, t->stream) != 0 &&
+            strcasecmp(o->table, t->table) == 0)
+            return sink_fail(&s->err, SIPHON_E_CONFIG,
+                             "streams '%s' and '%s' would both be written to table '%s' (SQLite "
+                             "does not tell table names apart by case): set table_names",
+                             o->stream, t->stream, t->table);
+    return SIPHON_OK;
+}
+
 int sq_table_begin(sq_sink *s, sq_table *t, const siphon_stream_desc *desc)
 {
     if (t->stream != NULL) {
@@ -171,7 +195,7 @@ int sq_table_begin(sq_sink *s, sq_table *t, const siphon_stream_desc *desc)
     t->write_table = t->table == NULL                 ? NULL
                      : t->mode == SIPHON_SYNC_FULL_TABLE ? sink_staging_name(t->table, t->version, 0)
                                                         : strdup(t->table);
-    sink_layout_init(&t->layout, NULL, 1);
+    sink_layout_init(&t->layout, sq_column_ident, 1);
     if (t->stream == NULL || t->write_table == NULL || t->history == NULL || t->layout.by_key == NULL)
         return sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
 
@@ -180,7 +204,9 @@ int sq_table_begin(sq_sink *s, sq_table *t, const siphon_stream_desc *desc)
                          "stream '%s' would be written to table '%s', which holds siphon's "
                          "state: set table_prefix, folder or table_names",
                          t->stream, t->table);
-    int rc = SIPHON_OK;
+    int rc = shared_table(s, t);
+    if (rc != SIPHON_OK)
+        return rc;
     if (t->mode == SIPHON_SYNC_FULL_TABLE && (rc = sq_drop_stale_staging(s, t)) != SIPHON_OK)
         return rc;
     sq_colinfo *cols = NULL;

@@ -159,7 +159,11 @@ typedef struct siphon_host_api {
      * refused with SIPHON_E_NOT_OWNER. The host adds the partition context's
      * keys, tracks the bookmark, applies transforms and queues the record for
      * the sink; it may block while the sink catches up. A non-zero return
-     * (SIPHON_E_CANCELLED when the run stops) means stop reading.
+     * (SIPHON_E_CANCELLED when the run stops) means stop reading. Every
+     * string and member name must be UTF-8 and the record nested at most
+     * 2048 levels (what JSON readers parse back); a record built with
+     * jansson's unchecked constructors that is not is refused with
+     * SIPHON_E_INVALID, the error naming the member.
      */
     int (*emit_record)(siphon_ctx *ctx, const char *stream, json_t *record);
     /* Marks a safe point (a page boundary): the host may commit the sink and

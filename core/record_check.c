@@ -1,0 +1,214 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "record_check.h"
+
+/* RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned min;
+        unsigned cp;
+        if ((c & 0xE0) == 0xC0) {
+            len = 2, min = 0x80, cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3, min = 0x800, cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4, min = 0x10000, cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+/* A path being built as the walk descends: "doc.items[3]". */
+typedef struct path {
+    char text[256];
+    size_t len;
+    size_t cut_at;   /* when too long: where "..." was put, else 0 */
+} path;
+
+/* A member name as shown in a path: as it is when it is UTF-8 (cut at a
+ * character boundary), byte by byte (\xE3) when it is not. */
+static void show_name(const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name), o = 0;
+    if (utf8_ok((const unsigned char *)name, n)) {
+        if (n >= cap) {
+            n = cap - 1;
+            while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80)
+                n--;
+        }
+        memcpy(out, name, n);
+        out[n] = '\0';
+        return;
+    }
+    for (const unsigned char *c = (const unsigned char *)name; *c && o + 5 < cap; c++)
+        o += (size_t)snprintf(out + o, cap - o, *c >= 0x20 && *c < 0x7F ? "%c" : "\\x%02X", *c);
+    out[o] = '\0';
+}
+
+/* Appends ".name" (or "name" first) or "[index]"; returns the length to
+ * go back to. */
+static size_t path_push(path *p, const char *name, size_t index)
+{
+    size_t at = p->len;
+    if (p->cut_at)
+        return at;
+    char part[128], shown[96];
+    int n;
+    if (name == NULL) {
+        n = snprintf(part, sizeof part, "[%zu]", index);
+    } else {
+        show_name(name, shown, sizeof shown);
+        n = snprintf(part, sizeof part, "%s%s", at == 0 ? "" : ".", shown);
+    }
+    if (n < 0 || at + (size_t)n + 4 >= sizeof p->text) {
+        memcpy(p->text + at, "...", 4);
+        p->len = at + 3;
+        p->cut_at = at ? at : 1;
+        return at;
+    }
+    memcpy(p->text + at, part, (size_t)n + 1);
+    p->len = at + (size_t)n;
+    return at;
+}
+
+static void path_pop(path *p, size_t at)
+{
+    if (p->cut_at && at > p->cut_at)
+        return; /* still below the cut: "..." stays */
+    p->cut_at = 0;
+    p->len = at;
+    p->text[at] = '\0';
+}
+
+static int walk(const json_t *v, int depth, path *p, char *why, size_t cap)
+{
+    if (depth > SX_RECORD_MAX_DEPTH) {
+        snprintf(why, cap, "member '%s': nested deeper than %d levels", p->text,
+                 SX_RECORD_MAX_DEPTH);
+        return -1;
+    }
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        if (!utf8_ok((const unsigned char *)json_string_value(v), json_string_length(v))) {
+            snprintf(why, cap, "member '%s': a string that is not valid UTF-8", p->text);
+            return -1;
+        }
+        return 0;
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item) {
+            size_t at = path_push(p, key, 0);
+            if (!utf8_ok((const unsigned char *)key, strlen(key))) {
+                snprintf(why, cap, "member name '%s': not valid UTF-8", p->text);
+                return -1;
+            }
+            if (walk(item, depth + 1, p, why, cap) != 0)
+                return -1;
+            path_pop(p, at);
+        }
+        return 0;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) {
+            size_t at = path_push(p, NULL, i);
+            if (walk(item, depth + 1, p, why, cap) != 0)
+                return -1;
+            path_pop(p, at);
+        }
+        return 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+int sx_record_check(const json_t *v, char *why, size_t cap)
+{
+    path p = {.len = 0, .cut_at = 0};
+    p.text[0] = '\0';
+    return walk(v, 1, &p, why, cap);
+}
+
+void sx_json_path_at(const char *text, size_t len, size_t offset, char *out, size_t cap)
+{
+    struct frame {
+        char kind;           /* '{' or '[' */
+        const char *key;     /* the member being read (objects) */
+        size_t key_len;
+        size_t index;        /* the element being read (arrays) */
+    } st[64];
+    int depth = 0, expect_key = 0, deeper = 0;
+    if (offset > len)
+        offset = len;
+    for (size_t i = 0; i < offset; i++) {
+        char c = text[i];
+        if (c == '"') {
+            size_t start = ++i;
+            while (i < len && text[i] != '"')
+                i += text[i] == '\\' ? 2 : 1;
+            if (expect_key && depth > 0 && st[depth - 1].kind == '{') {
+                st[depth - 1].key = text + start;
+                st[depth - 1].key_len = (i < len ? i : len) - start;
+                expect_key = 0;
+            }
+        } else if (c == '{' || c == '[') {
+            if (depth == (int)(sizeof st / sizeof st[0])) {
+                deeper++;
+                continue;
+            }
+            st[depth++] = (struct frame){.kind = c};
+            expect_key = c == '{';
+        } else if (c == '}' || c == ']') {
+            if (deeper > 0)
+                deeper--;
+            else if (depth > 0)
+                depth--;
+            expect_key = 0;
+        } else if (c == ',' && depth > 0 && deeper == 0) {
+            if (st[depth - 1].kind == '[')
+                st[depth - 1].index++;
+            else
+                expect_key = 1;
+        }
+    }
+    size_t o = 0;
+    out[0] = '\0';
+    for (int d = 0; d < depth && o + 1 < cap; d++) {
+        int n;
+        if (st[d].kind == '[')
+            n = snprintf(out + o, cap - o, "[%zu]", st[d].index);
+        else if (st[d].key != NULL)
+            n = snprintf(out + o, cap - o, "%s%.*s", o ? "." : "", (int)st[d].key_len, st[d].key);
+        else
+            n = 0;
+        if (n < 0)
+            break;
+        o += (size_t)n < cap - o ? (size_t)n : cap - o - 1;
+    }
+    if (deeper > 0 && o + 4 < cap)
+        snprintf(out + o, cap - o, "...");
+}
