@@ -291,8 +291,27 @@ static json_t *pg_json(sxt_dest *d, const char *sql)
     return v;
 }
 
+/* A client killed right after sending COMMIT leaves its server session
+ * finishing that COMMIT: wait until no other session of this database is
+ * left, so what is read is what the kill left, not a moment of it. */
+static void pg_quiesce(sxt_dest *d)
+{
+    for (int i = 0; i < 500; i++) {
+        char *n = sxt_pg_query1(d->pg, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                       "current_database() AND pid <> pg_backend_pid() AND "
+                                       "backend_type = 'client backend'");
+        int idle = n != NULL && strcmp(n, "0") == 0;
+        free(n);
+        if (idle)
+            return;
+        usleep(20 * 1000);
+    }
+    cr_assert_fail("a session of the test database never ended");
+}
+
 static json_t *pg_rows(sxt_dest *d, json_t **state)
 {
+    pg_quiesce(d);
     json_t *all = json_object();
     char *lit = pg_literal(d->schema);
     char *sql = sxt_strf("SELECT coalesce(json_agg(table_name::text), '[]') FROM "
@@ -346,6 +365,12 @@ json_t *sxt_dest_rows(sxt_dest *d)
     json_t *rows = read_back(d, &state);
     json_decref(state);
     return rows;
+}
+
+json_t *sxt_dest_read(sxt_dest *d, json_t **state)
+{
+    *state = NULL;
+    return read_back(d, state);
 }
 
 json_t *sxt_dest_state(sxt_dest *d)
@@ -482,3 +507,60 @@ json_t *sxt_state_bookmarks(const json_t *state)
     }
     return marks;
 }
+
+int sxt_row_in_partition(const json_t *row, const json_t *context)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)context, key, v) {
+        json_t *have = json_object_get(row, key);
+        const char *a = json_string_value(have), *b = json_string_value(v);
+        if (a == NULL || b == NULL || strcmp(a, b) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+void sxt_assert_state_behind_data(const json_t *state, const json_t *rows, const char *what)
+{
+    const char *stream;
+    json_t *m;
+    json_object_foreach(json_object_get(state, "bookmarks"), stream, m) {
+        json_t *parts = json_object_get(m, "partitions");
+        json_t *one = NULL;
+        if (!json_is_array(parts)) {
+            if (json_object_get(m, "replication_key_value") == NULL)
+                continue; /* only the time of the last full sync */
+            one = json_pack("[O]", m);
+            parts = one;
+        }
+        size_t i;
+        json_t *p;
+        json_array_foreach(parts, i, p) {
+            const char *rk = json_string_value(json_object_get(p, "replication_key"));
+            const char *value = json_string_value(json_object_get(p, "replication_key_value"));
+            const json_t *context = json_object_get(p, "context");
+            int found = 0;
+            size_t j;
+            json_t *row;
+            json_array_foreach(json_object_get(rows, stream), j, row) {
+                const char *v = json_string_value(json_object_get(row, rk));
+                if (v && strcmp(v, value) == 0 && (!context || sxt_row_in_partition(row, context))) {
+                    found = 1;
+                    break;
+                }
+            }
+            char *ctx = context ? json_dumps(context, JSON_COMPACT) : strdup("-");
+            char *first = json_dumps(json_array_get(json_object_get(rows, stream), 0),
+                                     JSON_COMPACT | JSON_ENCODE_ANY);
+            cr_assert(found, "%s: the committed bookmark %s=%s of %s (partition %s) names none of "
+                      "its %zu committed rows (the first: %.300s): the state is ahead of the data",
+                      what, rk, value, stream, ctx, json_array_size(json_object_get(rows, stream)),
+                      first ? first : "none");
+            free(first);
+            free(ctx);
+        }
+        json_decref(one);
+    }
+}
+

@@ -42,6 +42,11 @@ void sxt_dest_set_output(sxt_dest *d, const char *out);
  * test when the destination cannot be read (a corrupt file, a bad table). */
 json_t *sxt_dest_rows(sxt_dest *d);
 
+/* Rows and state of one read-back, as sxt_dest_rows returns the rows; *state
+ * is the committed run state or NULL (new references). Use it where the two
+ * must come from the same moment. */
+json_t *sxt_dest_read(sxt_dest *d, json_t **state);
+
 /* The committed run state, or NULL when none was committed (new reference). */
 json_t *sxt_dest_state(sxt_dest *d);
 
@@ -58,5 +63,13 @@ void sxt_rows_assert_same(const char *what, const json_t *got, const json_t *wan
 /* The bookmarks of a state without the times of full syncs (which differ
  * between runs by design): {"stream": {...}} (new reference; {} for NULL). */
 json_t *sxt_state_bookmarks(const json_t *state);
+
+/* Whether row belongs to a partition: its context keys carry the same values. */
+int sxt_row_in_partition(const json_t *row, const json_t *context);
+
+/* Asserts every bookmark of state names a committed row of its stream and
+ * partition in rows (a read-back): the state is never ahead of the data.
+ * what names the situation in the message. */
+void sxt_assert_state_behind_data(const json_t *state, const json_t *rows, const char *what);
 
 #endif
