@@ -132,14 +132,15 @@ copy_tree() {
     local dest=$1
     mkdir -p "$dest"
     if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
-        (cd "$root" && git ls-files -z --cached --others --exclude-standard) |
-            (cd "$root" && xargs -0 -r cp --parents -P -t "$dest" 2>/dev/null)
-        # Files deleted in the work tree but still in the index are skipped
-        # by cp; that is what we want.
-        true
+        # Files deleted in the work tree but still in the index do not
+        # exist to be copied: skip them rather than fail.
+        (cd "$root" && git ls-files -z --cached --others --exclude-standard |
+            while IFS= read -r -d '' f; do [ -e "$f" ] || [ -L "$f" ] && printf '%s\0' "$f"; done |
+            xargs -0 -r cp --parents -P -t "$dest") || return 1
     else
         (cd "$root" && tar --exclude='./build*' --exclude='./.git' -cf - .) | (cd "$dest" && tar xf -)
     fi
+    [ -f "$dest/meson.build" ] && [ -d "$dest/packaging/debian" ]
 }
 
 version=$(sed -n 's/^Version: *//p' "$root/packaging/rpm/siphon.spec")
@@ -203,23 +204,24 @@ check "the packages install" deb_install
 plugindir=$(pkg-config --variable=plugindir siphon-plugin 2>/dev/null)
 
 plugins_from_system_dir() {
-    local list n_so n_listed
+    local list so n_so=0 n_listed n_dinamize
     [ -n "$plugindir" ] && [ -d "$plugindir" ] || { echo "no plugin directory '$plugindir'"; return 1; }
     list=$(env -u SIPHON_PLUGIN_PATH -u SIPHON_PLUGIN_SYSTEM_PATH siphon plugins list --json --strict) ||
         { echo "$list"; return 1; }
-    echo "$list" | jq -r '.search_path[]'
-    echo "$list" | jq -e --arg d "$plugindir" '.search_path == [$d]' >/dev/null || return 1
-    echo "$list" | jq -e '.refused == []' >/dev/null || return 1
-    n_so=0
-    for so in "$plugindir"/*.so; do
+    echo "$list" | jq -e --arg d "$plugindir" '.search_path == [$d]' >/dev/null ||
+        { echo "search path: $(echo "$list" | jq -c .search_path)"; return 1; }
+    echo "$list" | jq -e '.refused == []' >/dev/null || { echo "$list" | jq .refused; return 1; }
+    # Every module a package put into the plugin directory is loaded from there.
+    # shellcheck disable=SC2086
+    for so in $(dpkg -L $installed_debs | grep -E "^$plugindir/[^/]+\.so$" | sort); do
         n_so=$((n_so + 1))
         echo "$list" | jq -e --arg f "$so" 'any(.plugins[]; .file == $f)' >/dev/null ||
             { echo "not listed: $so"; return 1; }
     done
     n_listed=$(echo "$list" | jq '.plugins | length')
-    echo "$n_so files in $plugindir, $n_listed plugins listed"
-    # stdout + file + sqlite + postgres + 13 Dinamize streams
-    [ "$n_so" -eq 17 ] && [ "$n_listed" -eq "$n_so" ]
+    n_dinamize=$(dpkg -L siphon-plugins-dinamize | grep -c "^$plugindir/siphon-dinamize-.*\.so$")
+    echo "$n_so packaged modules in $plugindir, $n_listed plugins listed, $n_dinamize Dinamize streams"
+    [ "$n_so" -gt 0 ] && [ "$n_listed" -eq "$n_so" ] && [ "$n_dinamize" -eq 13 ]
 }
 check "siphon plugins lists every packaged plugin from the system directory" plugins_from_system_dir
 
@@ -241,21 +243,27 @@ check "siphon --version names the release and the ABI of the SDK" version_output
 # ---------------------------------------------------------------- docs
 
 man_pages() {
-    local page warnings rc=0
-    for page in siphon.1 siphon-config.5 siphon-plugins.7; do
+    local sec page file warnings rc=0
+    for page in 1:siphon 5:siphon-config 7:siphon-plugins; do
+        sec=${page%%:*}
+        page=${page#*:}
+        file=$(man -w "$sec" "$page" 2>/dev/null) || { echo "$page($sec): not installed"; rc=1; continue; }
         # What lintian's groff-message check runs.
         warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 \
-            man --warnings -E UTF-8 -l -Tutf8 -Z "$(man -w "$page" 2>/dev/null || echo "/nonexistent/$page")" 2>&1 >/dev/null)
-        if [ -n "$warnings" ] || ! man -w "$page" >/dev/null 2>&1; then
-            echo "$page: ${warnings:-not installed}"
-            rc=1
-        else
-            echo "$page: $(man -w "$page")"
-        fi
+            man --warnings -E UTF-8 -l -Tutf8 -Z "$file" 2>&1 >/dev/null)
+        echo "$page($sec): $file${warnings:+: $warnings}"
+        [ -z "$warnings" ] || rc=1
     done
     return $rc
 }
 check "the man pages are installed and render without warnings" man_pages
+
+man_pages_match() {
+    env -u SIPHON_PLUGIN_PATH -u SIPHON_PLUGIN_SYSTEM_PATH /usr/bin/python3 \
+        "$root/tests/packaging/check_docs.py" /usr/bin/siphon "$root/core/error.h" \
+        "$(man -w 1 siphon)" "$(man -w 5 siphon-config)" "$(man -w 7 siphon-plugins)"
+}
+check "the installed man pages document every command, option and exit code" man_pages_match
 
 completions() {
     bash -n /usr/share/bash-completion/completions/siphon &&
