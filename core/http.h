@@ -6,8 +6,10 @@
  * REAUTH verdict, once per request), the retry policy (transport faults:
  * connection errors, timeouts, a RETRY verdict), and the exact floor of a
  * RATE_LIMITED verdict (applied to the whole source through the budget).
- * Connections are reused: each thread keeps its own easy handle, and the
- * handles of a source share one connection cache and DNS cache. Responses may
+ * Connections are reused: each thread keeps its own easy handle, whose
+ * connections stay alive between its requests, and the handles of a source
+ * share one DNS cache and TLS session cache (not the connection pool: libcurl
+ * documents sharing it between concurrent threads as unsafe). Responses may
  * be compressed (Accept-Encoding: gzip, deflate). TLS verification is always on;
  * ca_bundle replaces the system CA store.
  */
@@ -58,30 +60,70 @@ typedef struct sx_http_stats {
     uint64_t bytes;             /* response bytes received */
 } sx_http_stats;
 
-/* budget may be NULL (unlimited). The config strings are copied. */
+/* budget may be NULL (unlimited). The config strings are copied. Returns
+ * NULL when out of memory or when auth_header is not a valid header name.
+ * A retry policy with max_attempts 0 means sx_retry_default(). */
 sx_http *sx_http_new(const sx_http_config *cfg, sx_budget *budget);
+
+/* Receives the service's notices: a retry (WARN, with the cause and the
+ * wait), a rate-limit pause and a re-login (INFO). level is a
+ * siphon_log_level; text is masked and names no token or body. */
+typedef void (*sx_http_log_fn)(void *user, int level, const char *text);
+
+/* Routes notices to fn (NULL: dropped, the default). Set it before the first
+ * request; it is called from whichever thread performs the request. */
+void sx_http_set_log(sx_http *h, sx_http_log_fn fn, void *user);
 
 /*
  * Performs one request with the whole policy. body receives the final
  * answer's body; response points into it. cancel (may be NULL) aborts waits
  * and transfers when it becomes non-zero. On failure message names what went
  * wrong (the URL, without any secret). Returns SIPHON_OK,
- * SIPHON_E_TRANSPORT, SIPHON_E_AUTH, SIPHON_E_API or SIPHON_E_CANCELLED.
+ * SIPHON_E_TRANSPORT, SIPHON_E_AUTH, SIPHON_E_API or SIPHON_E_CANCELLED
+ * (SIPHON_E_INVALID for a malformed request, SIPHON_E_NOMEM).
+ *
+ * The policy, per attempt (each takes one budget slot first):
+ *  - transport fault (connect, reset, timeout, truncated body) or a RETRY
+ *    verdict: back off with jitter and repeat, up to retry.max_attempts;
+ *    then SIPHON_E_TRANSPORT, "POST URL: gave up after N attempts: CAUSE";
+ *  - a fault retrying cannot fix (TLS verification, unreadable CA bundle,
+ *    malformed URL): SIPHON_E_TRANSPORT at once;
+ *  - RATE_LIMITED: the whole source pauses wait_ms (1 s if the verdict names
+ *    none), then repeat; 20 such answers in a row end in SIPHON_E_TRANSPORT;
+ *  - REAUTH: forget the token this attempt carried, log in, repeat once; a
+ *    second REAUTH for the same request is SIPHON_E_API "session rejected twice";
+ *  - AUTH_REJECTED: SIPHON_E_AUTH, and the session remembers the rejection;
+ *  - FATAL: SIPHON_E_API with the verdict's message.
+ * Once the request is accepted, response is filled whatever the outcome
+ * (status 0 when the last attempt got no answer; an empty body after a
+ * transport fault). libcurl may itself resend a request once when a reused
+ * keep-alive connection turns out dead before any answer; that resend takes
+ * no budget slot (rare; should the API count it and answer 240024, the
+ * RATE_LIMITED path covers it). A request's members past its struct_size
+ * read as zero; body with body_len 0 is taken as a C string.
  */
 int sx_http_perform(sx_http *h, const siphon_http_request *req, const sx_http_auth *auth,
                     sx_http_buffer *body, siphon_http_response *response,
                     const volatile int *cancel, char *message, size_t message_cap);
 
+/* A snapshot of the counters (each read atomically). */
 void sx_http_stats_get(sx_http *h, sx_http_stats *out);
 
+/* Frees the buffer's memory and leaves it empty and reusable. */
 void sx_http_buffer_free(sx_http_buffer *b);
 
-/* Frees the service and this thread's handle; other threads' handles are
- * released when they call sx_http_thread_cleanup() before exiting. */
+/* Frees the service and the calling thread's handle for it. No request of
+ * this service may be running. Other threads drop their handles for it at
+ * their next request, at sx_http_thread_cleanup() or when they exit. */
 void sx_http_free(sx_http *h);
+
+/* Releases the calling thread's handles of every service (a worker that
+ * ends calls it; thread exit does the same through a thread-local
+ * destructor). */
 void sx_http_thread_cleanup(void);
 
-/* Call once in main before any thread starts (curl_global_init). */
+/* Call once in main before any thread starts (curl_global_init); returns 0
+ * or -1. sx_http_global_cleanup releases the main thread's handles too. */
 int sx_http_global_init(void);
 void sx_http_global_cleanup(void);
 

@@ -22,6 +22,15 @@
  */
 json_t *sx_json_load_file(const char *path, const char *what, int want_object, sx_error *err);
 
+/*
+ * The same for a file that may hold secrets (the config): where the parser
+ * stopped on a value rather than on punctuation, the "near '...'" excerpt is
+ * left out of the message, since that value could be a password. Line and
+ * column still say where. An empty file is an error in both forms.
+ */
+json_t *sx_json_load_secret_file(const char *path, const char *what, int want_object,
+                                 sx_error *err);
+
 /* The same for a string already in memory; origin names it in messages. */
 json_t *sx_json_load_string(const char *text, size_t len, const char *what,
                             const char *origin, int want_object, sx_error *err);

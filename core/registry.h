@@ -72,6 +72,9 @@ typedef struct sx_registry {
     sx_source **sources;   size_t n_sources;
     sx_stream **streams;   size_t n_streams;
     sx_sink **sinks;       size_t n_sinks;
+    /* Every folder or file searched, in search order (for `siphon plugins`
+     * and for messages that say where a plugin was looked for). */
+    char **search_path;    size_t n_search_path;
 } sx_registry;
 
 /*
@@ -81,6 +84,25 @@ typedef struct sx_registry {
  * could not be built (out of memory), with err set.
  * plugin_path and system_dir are normally NULL: then they come from the
  * environment and the compiled-in directory as described above.
+ *
+ * Details a caller can rely on:
+ *  - reg is overwritten (it need not be initialised); free it with
+ *    sx_registry_free even when this fails.
+ *  - Both lists are colon-separated; empty components are skipped. A component
+ *    is a folder (its "*.so" entries are loaded in strcmp order of their
+ *    names) or a single ".so" file. Folders given in the path may be symbolic
+ *    links; the files in them may not.
+ *  - A component that does not exist is refused ("no such directory"), except
+ *    the compiled-in SIPHON_PLUGINDIR, which is skipped silently when it is
+ *    absent (an uninstalled build has none).
+ *  - A folder or file met twice (same device and inode) is loaded once.
+ *  - A file or folder writable by group or others is refused, and so is a
+ *    symbolic link to a file.
+ *  - A plugin is admitted whole or refused whole: one bad component refuses
+ *    the file. Component indexes in messages are 0-based, as in the C array
+ *    of the descriptor ("component 0 ('x') ...").
+ *  - The entry function and the reading of the descriptor run inside an
+ *    sx_crash_enter mark, so a plugin that crashes there is named (crash.h).
  */
 int sx_registry_load(sx_registry *reg, const siphon_host_info *host_info,
                      const char *plugin_path, const char *system_dir, sx_error *err);
@@ -88,6 +110,8 @@ int sx_registry_load(sx_registry *reg, const siphon_host_info *host_info,
 /* Releases the registry's memory (not the plugins: they stay loaded). */
 void sx_registry_free(sx_registry *reg);
 
+/* Lookups by name (a stream, sink or source name, or a plugin's descriptor
+ * name); NULL when nothing of that kind has the name. */
 sx_stream *sx_registry_stream(const sx_registry *reg, const char *name);
 sx_sink *sx_registry_sink(const sx_registry *reg, const char *name);
 sx_source *sx_registry_source(const sx_registry *reg, const char *name);
@@ -96,7 +120,68 @@ const sx_plugin *sx_registry_plugin(const sx_registry *reg, const char *name);
 /* Option lookup by name in a normalised table, or NULL. */
 const siphon_option *sx_options_find(const sx_options *opts, const char *name);
 
-/* Human names: "stream", "sink"; "DISCOVER|PARALLEL_SAFE"; "string", "int"... */
+/* The parsed default of an option of opts, or NULL when it has none. */
+const json_t *sx_options_default(const sx_options *opts, const char *name);
+
+/* The outcome of the builders below. */
+typedef enum sx_admit {
+    SX_ADMIT_OK = 0,
+    SX_ADMIT_REFUSED = -1,   /* why says what is wrong with the plugin */
+    SX_ADMIT_NOMEM = -2      /* out of memory; nothing was changed */
+} sx_admit;
+
+/*
+ * Normalises a plugin's option table (strided by option_size, ended by an
+ * entry whose name is NULL) into out: each entry is a zeroed host copy of
+ * min(option_size, sizeof(siphon_option)) bytes, and each default_json is
+ * parsed and converted to the option's type (int: a JSON integer; number: a
+ * JSON number; bool: true/false; string and json: as written; strings holding
+ * numbers or booleans are accepted for those types). Refused, with a reason
+ * in why such as "option 'page_size': default_json '\"ten\"' does not fit
+ * type int": an option_size smaller than name, type and flags; an entry with
+ * a NULL name but other fields set; a name that is empty, a duplicate or not
+ * [A-Za-z0-9_.-]+; an unknown type; an env that is not [A-Z_][A-Z0-9_]*;
+ * choices on a non-string option or with an empty entry; text that is not
+ * UTF-8; a default that does not parse, does not fit its type or is not one
+ * of its choices (a secret option's default is never quoted). table may be
+ * NULL (no options). Returns an sx_admit; out is empty unless SX_ADMIT_OK.
+ */
+int sx_options_normalise(const siphon_option *table, uint32_t option_size, sx_options *out,
+                         char *why, size_t why_cap);
+
+/* Frees what sx_options_normalise built and empties opts. */
+void sx_options_free(sx_options *opts);
+
+/*
+ * Building a registry: the loader's side. A checked plugin arrives as an
+ * sx_pending (plugin_check.h) holding its host-side streams and sinks, each
+ * stream with a source built from its own declaration.
+ */
+struct sx_pending;
+
+/*
+ * Admits a checked plugin: refuses it (SX_ADMIT_REFUSED, reason in why) when
+ * its name or one of its stream or sink names is already loaded ("duplicate
+ * stream 'contacts': already provided by /a/x.so"), or when a source it
+ * declares disagrees with the same-named source already loaded (option names,
+ * types, and the required and secret flags must match). On SX_ADMIT_OK the
+ * registry owns plugin and everything in pending (which is left empty); on
+ * any other result the caller still owns both.
+ */
+int sx_registry_admit(sx_registry *reg, sx_plugin *plugin, struct sx_pending *pending,
+                      char *why, size_t why_cap);
+
+/* Records a refusal of path (copied) with a printf-style reason. Returns 0,
+ * or -1 when out of memory. */
+int sx_registry_refuse(sx_registry *reg, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Appends entry (copied) to reg->search_path. Returns 0, or -1. */
+int sx_registry_note_searched(sx_registry *reg, const char *entry);
+
+/* Human names: "stream", "sink"; "DISCOVER|PARALLEL_SAFE"; "string", "int"...
+ * Unknown kinds and types read "unknown"; sx_caps_format writes "none" for no
+ * bit and unknown bits as hex ("DISCOVER|0x100000"), truncating to cap. */
 const char *sx_kind_name(uint32_t kind);
 void sx_caps_format(uint64_t caps, char *buf, size_t cap);
 const char *sx_option_type_name(uint32_t type);

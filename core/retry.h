@@ -15,17 +15,19 @@
 typedef struct sx_retry_policy {
     uint32_t max_attempts;  /* total attempts including the first (>= 1) */
     int64_t base_ms;        /* the first backoff's upper bound */
-    int64_t max_ms;         /* cap of a single backoff */
+    int64_t max_ms;         /* cap of a single backoff (never below base_ms) */
 } sx_retry_policy;
 
 /* The default: 6 attempts, 500 ms base, 30 s cap. */
 sx_retry_policy sx_retry_default(void);
 
-/* The wait before retry number `retry` (1 = the first retry). rng is the
- * caller's state for a xorshift generator (seed it non-zero). */
+/* The wait before retry number `retry` (1 = the first retry; 0 counts as 1).
+ * rng is the caller's state for a xorshift generator: the same seed gives the
+ * same waits (0 is replaced by a fixed seed; NULL uses a fixed seed each call). */
 int64_t sx_retry_backoff_ms(const sx_retry_policy *p, uint32_t retry, uint64_t *rng);
 
-/* Whether another attempt is allowed after `attempts` attempts. */
+/* Whether another attempt is allowed after `attempts` attempts (a
+ * max_attempts of 0 counts as 1). */
 int sx_retry_may_retry(const sx_retry_policy *p, uint32_t attempts);
 
 #endif

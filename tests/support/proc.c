@@ -41,14 +41,14 @@ static char **build_env(const char *const env[])
         size_t klen = eq ? (size_t)(eq - environ[i]) : strlen(environ[i]);
         int overridden = 0;
         for (size_t j = 0; j < m; j++)
-            if (strncmp(env[j], environ[i], klen) == 0 && env[j][klen] == '=')
+            if (strncmp(env[j], environ[i], klen) == 0 &&
+                (env[j][klen] == '=' || env[j][klen] == '\0'))
                 overridden = 1;
         if (!overridden)
             out[k++] = environ[i];
     }
     for (size_t j = 0; j < m; j++) {
-        const char *eq = strchr(env[j], '=');
-        if (eq && eq[1] != '\0')
+        if (strchr(env[j], '=') != NULL)
             out[k++] = (char *)env[j];
     }
     out[k] = NULL;

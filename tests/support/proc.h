@@ -22,7 +22,7 @@ typedef struct sxt_result {
 /*
  * Runs argv[0] (a path, or a name looked up in PATH) with argv, the current
  * environment plus env (NULL-terminated "NAME=value" entries, which override;
- * "NAME=" with nothing after the '=' removes NAME), stdin fed from input (NULL: /dev/null),
+ * a bare "NAME" without '=' removes NAME), stdin fed from input (NULL: /dev/null),
  * and kills it after timeout_s seconds (the result then has signal SIGKILL).
  * Output is captured in memory. Free with sxt_result_free.
  */

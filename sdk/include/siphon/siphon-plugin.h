@@ -307,6 +307,9 @@ typedef struct siphon_sink_vtable {
     int (*end_stream)(void *self, const char *stream, int how);
     /* Required: releases everything; called once, even after failures. */
     void (*close)(void *self);
+    /* Optional: why the last failing callback failed (names the table, file or
+     * server, never a password), or NULL. Valid until the next callback. */
+    const char *(*last_error)(void *self);
 } siphon_sink_vtable;
 
 /* What the host tells a plugin about itself when it calls the entry function. */

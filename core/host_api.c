@@ -1,0 +1,453 @@
+/*
+ * host_api.c: the services table plugins call (siphon_host_api), mapped onto
+ * the run: config lookups, the record path, state, parents, HTTP.
+ *
+ * The record path (emit_record) runs once per record on a worker thread, so
+ * it does only what a record needs: parent codes, the bookmark, drift
+ * detection, property selection, then the queue.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "mask.h"
+#include "run.h"
+
+int64_t sx_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sx_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *ctx_component(siphon_ctx *ctx)
+{
+    if (ctx->kind == SX_CTX_SINK && ctx->sink)
+        return ctx->sink->vt.base.name;
+    if (ctx->stream)
+        return ctx->stream->vt.base.name;
+    return NULL;
+}
+
+static void api_vlog(siphon_ctx *ctx, int level, const char *fmt, va_list ap)
+{
+    sx_vlog(level, ctx ? ctx_component(ctx) : NULL, fmt, ap);
+}
+
+static void api_vset_error(siphon_ctx *ctx, const char *fmt, va_list ap)
+{
+    if (ctx == NULL)
+        return;
+    char raw[sizeof ctx->error];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    sx_mask(raw, ctx->error, sizeof ctx->error);
+}
+
+/* --- the batch of messages for the writer --- */
+
+static void batch_drop(siphon_ctx *ctx, size_t from)
+{
+    for (size_t i = from; i < ctx->n_batch; i++) {
+        json_decref(ctx->batch[i].value);
+        free(ctx->batch[i].text);
+    }
+    ctx->n_batch = 0;
+}
+
+int sx_ctx_flush(siphon_ctx *ctx)
+{
+    if (ctx->n_batch == 0)
+        return 0;
+    size_t pushed = 0;
+    int rc = sx_queue_push_many(ctx->run->queue, ctx->batch, ctx->n_batch, &pushed);
+    if (rc != 0) {
+        batch_drop(ctx, pushed);
+        return -1;
+    }
+    ctx->n_batch = 0;
+    return 0;
+}
+
+/* Takes a message (and what it owns); -1 when the run stopped. */
+static int ctx_queue(siphon_ctx *ctx, const sx_msg *msg)
+{
+    ctx->batch[ctx->n_batch++] = *msg;
+    return ctx->n_batch == SX_CTX_BATCH ? sx_ctx_flush(ctx) : 0;
+}
+
+/* --- configuration --- */
+
+static const json_t *ctx_config_value(siphon_ctx *ctx, const char *name)
+{
+    if (ctx == NULL || name == NULL)
+        return NULL;
+    if (ctx->kind == SX_CTX_SINK)
+        return sx_config_sink_value(&ctx->run->config, name);
+    return sx_config_source_value(&ctx->run->config, ctx->stream, name);
+}
+
+static const char *api_config_string(siphon_ctx *ctx, const char *name)
+{
+    const json_t *v = ctx_config_value(ctx, name);
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return json_string_value(v);
+    /* A number or boolean asked for as a string: its JSON text, kept with the
+     * ctx until the callback ends. */
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (text == NULL)
+        return NULL;
+    snprintf(ctx->scratch, sizeof ctx->scratch, "%s", text);
+    free(text);
+    return ctx->scratch;
+}
+
+static int api_config_int(siphon_ctx *ctx, const char *name, int64_t *value)
+{
+    long long v;
+    const json_t *j = ctx_config_value(ctx, name);
+    if (j == NULL || sx_json_to_int(j, &v) != 0)
+        return SIPHON_E_CONFIG;
+    *value = v;
+    return SIPHON_OK;
+}
+
+static int api_config_number(siphon_ctx *ctx, const char *name, double *value)
+{
+    const json_t *j = ctx_config_value(ctx, name);
+    if (j == NULL || sx_json_to_number(j, value) != 0)
+        return SIPHON_E_CONFIG;
+    return SIPHON_OK;
+}
+
+static int api_config_bool(siphon_ctx *ctx, const char *name, int *value)
+{
+    const json_t *j = ctx_config_value(ctx, name);
+    if (j == NULL || sx_json_to_bool(j, value) != 0)
+        return SIPHON_E_CONFIG;
+    return SIPHON_OK;
+}
+
+static const json_t *api_config_json(siphon_ctx *ctx, const char *name)
+{
+    return ctx_config_value(ctx, name);
+}
+
+/* --- the current stream --- */
+
+static const char *api_stream_name(siphon_ctx *ctx)
+{
+    return ctx && ctx->stream ? ctx->stream->vt.base.name : NULL;
+}
+
+static int api_sync_mode(siphon_ctx *ctx)
+{
+    return ctx ? ctx->mode : SIPHON_SYNC_FULL_TABLE;
+}
+
+static const char *api_start_value(siphon_ctx *ctx)
+{
+    if (ctx == NULL || ctx->task == NULL || ctx->mode != SIPHON_SYNC_INCREMENTAL)
+        return NULL;
+    return ctx->task->start_value;
+}
+
+static int api_set_signpost(siphon_ctx *ctx, const char *value)
+{
+    if (ctx == NULL || value == NULL)
+        return SIPHON_E_INVALID;
+    if (ctx->task == NULL)
+        return SIPHON_OK; /* collecting: no bookmark to bound */
+    char *copy = strdup(value);
+    if (copy == NULL)
+        return SIPHON_E_NOMEM;
+    free(ctx->task->signpost);
+    ctx->task->signpost = copy;
+    return SIPHON_OK;
+}
+
+static const json_t *api_state_get(siphon_ctx *ctx, const char *key)
+{
+    if (ctx == NULL || ctx->stream == NULL || key == NULL || ctx->run->input_state == NULL)
+        return NULL;
+    return sx_state_extra(ctx->run->input_state, ctx->stream->vt.base.name, ctx->context, key);
+}
+
+static int api_state_put(siphon_ctx *ctx, const char *key, json_t *value)
+{
+    if (ctx == NULL || key == NULL || value == NULL) {
+        json_decref(value);
+        return SIPHON_E_INVALID;
+    }
+    if (ctx->task == NULL) { /* collecting related records: nothing is persisted */
+        json_decref(value);
+        return SIPHON_OK;
+    }
+    sx_msg msg = {.type = SX_MSG_STATE_PUT, .job = ctx->job, .task = ctx->task,
+                  .value = value, .text = strdup(key)};
+    if (msg.text == NULL) {
+        json_decref(value);
+        return SIPHON_E_NOMEM;
+    }
+    return ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
+}
+
+/* --- records --- */
+
+/* Warns once per stream and key about a key the schema does not declare. */
+static void note_drift(sx_job *job, const json_t *record)
+{
+    const json_t *props = json_object_get(job->entry->schema, "properties");
+    if (!json_is_object(props))
+        return;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)record, key, v) {
+        (void)v;
+        if (json_object_get(props, key) != NULL)
+            continue;
+        pthread_mutex_lock(&job->lock);
+        int first = json_object_get(job->warned_keys, key) == NULL;
+        if (first)
+            json_object_set_new(job->warned_keys, key, json_true());
+        pthread_mutex_unlock(&job->lock);
+        if (first)
+            sx_log(SIPHON_LOG_WARN, job->name,
+                   "records carry the key '%s', which the schema does not declare; it is "
+                   "passed through (warned once)", key);
+    }
+}
+
+/* Tracks the highest replication value; a lower one marks the partition as
+ * unsorted, so its bookmark waits for the partition's end. */
+static void track_bookmark(sx_task *task, const char *rk, const json_t *record)
+{
+    const json_t *v = json_object_get(record, rk);
+    const char *s = json_string_value(v);
+    if (s == NULL)
+        return;
+    if (task->max_value == NULL) {
+        task->max_value = strdup(s);
+        return;
+    }
+    int cmp = strcmp(s, task->max_value);
+    if (cmp > 0) {
+        size_t n = strlen(s);
+        if (n <= strlen(task->max_value)) {
+            memcpy(task->max_value, s, n + 1);
+        } else {
+            char *copy = strdup(s);
+            if (copy != NULL) {
+                free(task->max_value);
+                task->max_value = copy;
+            }
+        }
+    } else if (cmp < 0) {
+        task->unsorted = 1;
+    }
+}
+
+static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
+{
+    if (ctx == NULL || ctx->kind != SX_CTX_STREAM || record == NULL) {
+        json_decref(record);
+        return SIPHON_E_INVALID;
+    }
+    const char *own = ctx->stream->vt.base.name;
+    if (stream != NULL && strcmp(stream, own) != 0) {
+        json_decref(record);
+        snprintf(ctx->error, sizeof ctx->error,
+                 "plugin '%s' emitted a record for stream '%s', which it does not own (it owns "
+                 "'%s')", ctx->stream->plugin->desc->name, stream, own);
+        return SIPHON_E_NOT_OWNER;
+    }
+    if (!json_is_object(record)) {
+        json_decref(record);
+        snprintf(ctx->error, sizeof ctx->error, "plugin '%s' emitted a record that is not a JSON object",
+                 ctx->stream->plugin->desc->name);
+        return SIPHON_E_INVALID;
+    }
+    if (ctx->run->stop) {
+        json_decref(record);
+        return SIPHON_E_CANCELLED;
+    }
+    if (ctx->context != NULL)
+        json_object_update_missing(record, (json_t *)ctx->context);
+    if (ctx->collect != NULL) {
+        json_array_append_new(ctx->collect, record);
+        return SIPHON_OK;
+    }
+    sx_job *job = ctx->job;
+    note_drift(job, record);
+    if (job->replication_key != NULL)
+        track_bookmark(ctx->task, job->replication_key, record);
+    sx_catalog_filter_record(job->entry, record);
+    ctx->task->records++;
+    atomic_fetch_add(&job->records, 1);
+    sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .value = record,
+                  .extracted_ms = sx_now_ms()};
+    return ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
+}
+
+/* The bookmark a partition may commit now: the highest value seen, bounded
+ * by the signpost; none for an unsorted partition (it waits for its end) or
+ * outside INCREMENTAL runs (FULL_TABLE sets bookmarks when it completes). */
+static char *checkpoint_value(const siphon_ctx *ctx)
+{
+    const sx_task *task = ctx->task;
+    if (ctx->mode != SIPHON_SYNC_INCREMENTAL || task->unsorted || task->max_value == NULL)
+        return NULL;
+    const char *v = task->max_value;
+    if (task->signpost != NULL && strcmp(v, task->signpost) > 0)
+        v = task->signpost;
+    return strdup(v);
+}
+
+static int api_checkpoint(siphon_ctx *ctx)
+{
+    if (ctx == NULL || ctx->kind != SX_CTX_STREAM)
+        return SIPHON_E_INVALID;
+    if (ctx->task == NULL)
+        return ctx->run->stop ? SIPHON_E_CANCELLED : SIPHON_OK;
+    sx_msg msg = {.type = SX_MSG_CHECKPOINT, .job = ctx->job, .task = ctx->task,
+                  .text = checkpoint_value(ctx)};
+    if (ctx_queue(ctx, &msg) != 0 || sx_ctx_flush(ctx) != 0)
+        return SIPHON_E_CANCELLED;
+    return SIPHON_OK;
+}
+
+static int api_related_records(siphon_ctx *ctx, const char *stream, const json_t **records)
+{
+    if (ctx == NULL || stream == NULL || records == NULL)
+        return SIPHON_E_INVALID;
+    sx_stream *other = sx_registry_stream(&ctx->run->registry, stream);
+    if (other == NULL || other->source != ctx->run->src.source) {
+        snprintf(ctx->error, sizeof ctx->error, "related stream '%s' is not a stream of source '%s'",
+                 stream, ctx->run->src.source->name);
+        return SIPHON_E_INVALID;
+    }
+    return sx_related_get(ctx->run, other, records, ctx->error, sizeof ctx->error);
+}
+
+/* --- HTTP and the session --- */
+
+static int api_http(siphon_ctx *ctx, const siphon_http_request *req, siphon_http_response *resp)
+{
+    if (ctx == NULL || req == NULL || resp == NULL || ctx->stream == NULL)
+        return SIPHON_E_INVALID;
+    sx_source_rt *rt = &ctx->run->src;
+    sx_login_user lu = {ctx->run, ctx->stream};
+    sx_http_auth auth = {rt->session, sx_source_login, &lu};
+    char message[sizeof ctx->error];
+    message[0] = '\0';
+    memset(resp, 0, sizeof *resp);
+    resp->struct_size = sizeof *resp;
+    int rc = sx_http_perform(rt->http, req, &auth, &ctx->body, resp, &ctx->run->stop, message,
+                             sizeof message);
+    if (ctx->job != NULL) {
+        atomic_fetch_add(&ctx->job->requests, resp->attempts ? resp->attempts : 1);
+        if (resp->attempts > 1)
+            atomic_fetch_add(&ctx->job->retries, resp->attempts - 1);
+    }
+    if (rc != SIPHON_OK) {
+        sx_mask(message, ctx->error, sizeof ctx->error);
+        if (rc == SIPHON_E_AUTH)
+            ctx->status_hint = SX_EXIT_AUTH;
+    }
+    return rc;
+}
+
+static int api_session_token(siphon_ctx *ctx, char *buf, size_t cap)
+{
+    if (ctx == NULL || buf == NULL || cap == 0 || ctx->stream == NULL)
+        return SIPHON_E_INVALID;
+    sx_login_user lu = {ctx->run, ctx->stream};
+    int rc = sx_session_get(ctx->run->src.session, buf, cap, sx_source_login, &lu, ctx->error,
+                            sizeof ctx->error);
+    if (rc == SIPHON_E_AUTH)
+        ctx->status_hint = SX_EXIT_AUTH;
+    return rc;
+}
+
+static void api_session_invalidate(siphon_ctx *ctx, const char *token)
+{
+    if (ctx != NULL && ctx->run->src.session != NULL)
+        sx_session_invalidate(ctx->run->src.session, token);
+}
+
+/* --- time and cancellation --- */
+
+static int64_t api_now_ms(siphon_ctx *ctx)
+{
+    (void)ctx;
+    return sx_now_ms();
+}
+
+static int64_t api_monotonic_ms(siphon_ctx *ctx)
+{
+    (void)ctx;
+    return sx_mono_ms();
+}
+
+static int api_should_stop(siphon_ctx *ctx)
+{
+    return ctx != NULL && ctx->run->stop;
+}
+
+static const siphon_host_api host_api = {
+    .struct_size = sizeof(siphon_host_api),
+    .abi_major = SIPHON_ABI_MAJOR,
+    .abi_minor = SIPHON_ABI_MINOR,
+    .vlog = api_vlog,
+    .vset_error = api_vset_error,
+    .config_string = api_config_string,
+    .config_int = api_config_int,
+    .config_number = api_config_number,
+    .config_bool = api_config_bool,
+    .config_json = api_config_json,
+    .stream_name = api_stream_name,
+    .sync_mode = api_sync_mode,
+    .start_value = api_start_value,
+    .set_signpost = api_set_signpost,
+    .state_get = api_state_get,
+    .state_put = api_state_put,
+    .emit_record = api_emit_record,
+    .checkpoint = api_checkpoint,
+    .related_records = api_related_records,
+    .http = api_http,
+    .session_token = api_session_token,
+    .session_invalidate = api_session_invalidate,
+    .now_ms = api_now_ms,
+    .monotonic_ms = api_monotonic_ms,
+    .should_stop = api_should_stop,
+};
+
+const siphon_host_api *sx_host_api(void)
+{
+    return &host_api;
+}
+
+void sx_ctx_init(siphon_ctx *ctx, sx_run *run, int kind)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->api = &host_api;
+    ctx->run = run;
+    ctx->kind = kind;
+    ctx->mode = SIPHON_SYNC_FULL_TABLE;
+}
+
+void sx_ctx_release(siphon_ctx *ctx)
+{
+    batch_drop(ctx, 0);
+    sx_http_buffer_free(&ctx->body);
+}
