@@ -335,9 +335,8 @@ EOF
         want=$(curl -fsS "$url/_emulator/dump?stream=$stream" | grep -c .)
         got=$(/usr/bin/python3 -c 'import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-t = [r[0] for r in c.execute("select name from sqlite_master where type = ? and name like ?", ("table", "%" + sys.argv[2]))
-     if not r[0].endswith("__history")]
-print(c.execute("select count(*) from \"%s\"" % t[0]).fetchone()[0] if len(t) == 1 else -1)' "$d/demo.db" "$stream")
+print(c.execute("select count(*) from \"%s\"" % sys.argv[2].replace("\"", "\"\"")).fetchone()[0])' \
+            "$d/demo.db" "$stream") || return 1
         echo "$stream: API $want, table $got"
         [ "$want" = "$got" ] || return 1
     done
@@ -387,7 +386,7 @@ deb_purge() {
     # shellcheck disable=SC2086
     dpkg --purge $installed_debs || return 1
     installed_debs=""
-    ! command -v siphon && [ ! -e "$plugindir" ]
+    [ ! -e /usr/bin/siphon ] && [ ! -e "$plugindir" ] && [ ! -e /usr/include/siphon ]
 }
 check "the packages purge cleanly" deb_purge
 

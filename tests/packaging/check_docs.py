@@ -88,10 +88,86 @@ def tags(body):
         tag = lines[i + 1]
         tag = re.sub(r"^\.[A-Z]+\s*", "", tag)
         tag = re.sub(r'"[^"]*"', " ", tag)   # quoted text: types, defaults, punctuation
-        for word in re.split(r"[\s,]+", unescape(tag)):
-            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", word):
+        for word in re.split(r"[\s,;()]+", unescape(tag)):
+            # Option names are lower case; upper-case words are their
+            # environment variables (see envs_in).
+            if re.fullmatch(r"[a-z_][A-Za-z0-9_]*", word):
                 names.add(word)
     return names
+
+
+def rendered(macro_line):
+    """The text a font macro line (.B, .BR, .IR ...) shows: its arguments,
+    split as troff splits them (double quotes group), joined without spaces."""
+    rest = re.sub(r"^\.[A-Z]+\s*", "", macro_line)
+    if rest == macro_line:
+        return unescape(macro_line)
+    args = re.findall(r'"((?:[^"]|"")*)"|(\S+)', rest)
+    return "".join(unescape((q.replace('""', '"') if q or not b else b)) for q, b in args)
+
+
+def tag_facts(body):
+    """{name: (type, default)} for every .TP tag that documents one option,
+    as a reader sees it: `sink (string or object, default "stdout")` gives
+    ("string or object", '"stdout"'). Either part is None when not stated."""
+    facts = {}
+    lines = body.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() != ".TP" or i + 1 >= len(lines):
+            continue
+        m = re.fullmatch(r"([a-z_][a-z0-9_]*)(?: \((.*)\))?", rendered(lines[i + 1]).strip())
+        if not m:
+            continue
+        inside = m.group(2) or ""
+        head = inside.split(",")[0].split(";")[0].strip()
+        kind = head if head and not head.startswith("default") else None
+        d = re.search(r"default (.+?)(?:;|$)", inside)
+        facts[m.group(1)] = (kind, d.group(1).strip() if d else None)
+    return facts
+
+
+def is_literal(text):
+    try:
+        json.loads(text)
+        return True
+    except ValueError:
+        return False
+
+
+def same_default(documented, declared):
+    """The documented default text against the declared JSON default."""
+    return documented.replace(" ", "") == json.dumps(declared).replace(" ", "")
+
+
+def check_facts(where, facts, declared):
+    json_type = {"string": "string", "integer": "integer", "number": "number",
+                 "boolean": "boolean"}
+    for name, (kind, default) in facts.items():
+        p = declared.get(name)
+        if not isinstance(p, dict):
+            continue
+        if kind in json_type and "type" in p:
+            check(p["type"] == json_type[kind], "%s: '%s' is documented as %s, declared %s"
+                  % (where, name, kind, p["type"]))
+        if default is not None and not is_literal(default):
+            continue  # a default in words ("the stream's own"), not a value
+        if default is not None:
+            check("default" in p and same_default(default, p["default"]),
+                  "%s: '%s' is documented with default %s, declared %s"
+                  % (where, name, default, json.dumps(p.get("default"))))
+        elif "default" in p and p["default"] not in ("", None, False):
+            check(False, "%s: '%s' has the default %s, which is not documented"
+                  % (where, name, json.dumps(p["default"])))
+
+
+def envs_in(body):
+    """The environment variables named in .TP tags: `.BR password " (...; " X )`."""
+    found = set()
+    lines = body.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == ".TP" and i + 1 < len(lines):
+            found |= set(re.findall(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b", unescape(lines[i + 1])))
+    return found
 
 
 def tag_heads(body):
@@ -185,6 +261,7 @@ def main():
     for name in per_stream_host:
         check(name in per_stream_doc,
               "siphon-config(5) Per-stream host options documents '%s'" % name)
+    check_facts("siphon-config(5) HOST OPTIONS", tag_facts(s5.get("HOST OPTIONS", "")), host)
     for name in host_doc - per_stream_doc:
         check(name in host, "siphon-config(5) documents host option '%s', which siphon does not "
               "declare" % name)
@@ -201,6 +278,11 @@ def main():
         for o in doc:
             check(o in declared, "siphon-config(5) %s documents '%s', which no %s plugin declares"
                   % (section, o, name))
+        check_facts("siphon-config(5) " + section, tag_facts(body), declared)
+        section_envs = {p["env"] for p in declared.values() if isinstance(p, dict) and p.get("env")}
+        check(envs_in(body) == section_envs,
+              "siphon-config(5) %s names the environment variables %s (documented %s)"
+              % (section, sorted(section_envs), sorted(envs_in(body))))
         streams_doc = words(s5.get(section + "/Streams", ""))
         for st in src.get("streams", []):
             check(st["name"] in streams_doc,
@@ -222,6 +304,11 @@ def main():
         for o in doc:
             check(o in declared, "siphon-config(5) SINKS/%s documents '%s', which the sink does "
                   "not declare" % (name, o))
+        check_facts("siphon-config(5) SINKS/" + name, tag_facts(s5.get(key, "")), declared)
+        sink_envs = {p["env"] for p in declared.values() if isinstance(p, dict) and p.get("env")}
+        check(envs_in(s5.get(key, "")) == sink_envs,
+              "siphon-config(5) SINKS/%s names the environment variables %s (documented %s)"
+              % (name, sorted(sink_envs), sorted(envs_in(s5.get(key, "")))))
     for key in s5:
         if key.startswith("SINKS/"):
             check(key[6:] in sink_names,
