@@ -18,6 +18,7 @@
 # of build dependencies) and checks their ABI Provides/Requires. The packages
 # it installed are purged at the end.
 #
+# SIPHON_PACKAGES_OUT=DIR keeps the built .deb and .rpm files there.
 # BUILD_DIR is a configured build tree of this source with the emulator
 # (tests/emulator/dinamize-emulator); without one, a build is made in a
 # temporary folder. Needs root (it installs packages); missing tools are
@@ -164,10 +165,14 @@ debs=$(ls "$work/src"/*.deb 2>/dev/null | grep -v -- '-dbgsym_' || true)
 
 deb_lintian() {
     [ -n "$changes" ] || { echo "no .changes file"; return 1; }
-    # Errors fail; warnings are printed and documented in packaging/README.
-    lintian --fail-on error --info --display-level '>=warning' "$changes"
+    # Errors fail; warnings are printed and documented in packaging/README.md.
+    lintian --fail-on error --display-level '>=warning' "$changes" >"$work/lintian.txt" 2>&1
+    local rc=$?
+    cat "$work/lintian.txt"
+    return $rc
 }
 check "lintian reports no error" deb_lintian
+[ -s "$work/lintian.txt" ] && sed 's/^/       lintian: /' "$work/lintian.txt"
 
 deb_fields() {
     local pkg host_provides dep
@@ -418,5 +423,12 @@ rpm_fields() {
     rpm -qpl "$rpm" | grep -q 'siphon-plugin.pc$' && rpm -qpl "$rpm" | grep -q 'macros.siphon$'
 }
 check "the RPMs carry the plugin ABI Provides and Requires" rpm_fields
+
+# Keep the packages for a later look (or tests/packaging/unit_in_container.sh).
+if [ -n "${SIPHON_PACKAGES_OUT:-}" ]; then
+    mkdir -p "$SIPHON_PACKAGES_OUT"
+    cp "$work/src"/*.deb "$work/src"/*.changes "$SIPHON_PACKAGES_OUT"/ 2>/dev/null
+    find "$work/rpm/RPMS" -name '*.rpm' -exec cp {} "$SIPHON_PACKAGES_OUT"/ \; 2>/dev/null
+fi
 
 finish
