@@ -12,8 +12,9 @@
 #     runs with the installed binary and plugins;
 #   - contrib/example-stream builds against the installed siphon-plugin.pc
 #     alone and loads;
-#   - the man pages render without warnings, the completions parse, the
-#     systemd units verify;
+#   - the man pages render without warnings and match the program, the
+#     completions parse, the systemd units verify, and a scheduled run works
+#     under a real systemd in a container (tests/packaging/unit_in_container.sh);
 # then builds the RPMs with rpmbuild -bb --nodeps (Debian has no RPM database
 # of build dependencies) and checks their ABI Provides/Requires. The packages
 # it installed are purged at the end.
@@ -22,7 +23,9 @@
 # BUILD_DIR is a configured build tree of this source with the emulator
 # (tests/emulator/dinamize-emulator); without one, a build is made in a
 # temporary folder. Needs root (it installs packages); missing tools are
-# installed with apt-get. The last line is "packaging: N passed, M failed" and
+# installed with apt-get; the container's rootfs is made with debootstrap
+# from Debian's archive once and kept in SIPHON_CI_ROOTFS
+# (default /var/tmp/siphon-ci-rootfs). The last line is "packaging: N passed, M failed" and
 # the exit code is non-zero when anything failed.
 set -u
 umask 022
@@ -91,6 +94,8 @@ need_tools() {
     command -v groff >/dev/null || missing="$missing groff-base"
     command -v man >/dev/null || missing="$missing man-db"
     command -v systemd-analyze >/dev/null || missing="$missing systemd"
+    command -v systemd-nspawn >/dev/null || missing="$missing systemd-container"
+    command -v debootstrap >/dev/null || missing="$missing debootstrap"
     [ -z "$missing" ] && return 0
     log "installing:$missing"
     # shellcheck disable=SC2086
@@ -352,6 +357,15 @@ if [ -n "$emulator_pid" ]; then
     wait "$emulator_pid" 2>/dev/null
     emulator_pid=""
 fi
+
+# The scheduled run under a real systemd: a container booted from a Debian
+# rootfs (made once with debootstrap and kept in /var/tmp for later runs).
+unit_in_container() {
+    [ -x "$emulator" ] || { echo "no emulator at $emulator"; return 1; }
+    bash "$root/tests/packaging/unit_in_container.sh" \
+        "${SIPHON_CI_ROOTFS:-/var/tmp/siphon-ci-rootfs}" "$work/src" "$emulator"
+}
+check "siphon@.service and siphon@.timer work under systemd (container)" unit_in_container
 
 # ---------------------------------------------------------------- SDK
 

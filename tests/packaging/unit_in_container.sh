@@ -163,19 +163,22 @@ stop_mid_run() {
     start_emulator 300 || return 1
     configure
     in_ct systemctl start --no-block siphon@demo.service
-    # Wait until it has committed something, then stop it.
+    # Wait until the run is under way, then stop it.
     for _ in $(seq 150); do
-        [ -s "$rootfs/var/lib/private/siphon/demo/demo.db" ] && break
+        [ "$(in_ct systemctl show -P ActiveState siphon@demo.service)" = activating ] &&
+            [ -s "$rootfs/var/lib/private/siphon/demo/demo.db" ] && break
         sleep 0.2
     done
-    sleep 2
+    sleep 1
     in_ct systemctl stop siphon@demo.service
-    local result status
+    local result status code
     result=$(in_ct systemctl show -P Result siphon@demo.service)
     status=$(in_ct systemctl show -P ExecMainStatus siphon@demo.service)
+    code=$(in_ct systemctl show -P ExecMainCode siphon@demo.service)
     in_ct journalctl -q -u siphon@demo.service --no-pager | tail -n 15
-    echo "Result=$result ExecMainStatus=$status"
-    [ "$status" = 130 ] && [ "$result" = success ]
+    echo "Result=$result ExecMainCode=$code ExecMainStatus=$status"
+    # ExecMainCode 1: the process exited (CLD_EXITED), rather than being killed.
+    [ "$code" = 1 ] && [ "$status" = 130 ] && [ "$result" = success ]
 }
 check "systemctl stop ends a run with 130, counted as success" stop_mid_run
 
