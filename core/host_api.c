@@ -38,11 +38,13 @@ static const char *ctx_component(siphon_ctx *ctx)
     return NULL;
 }
 
+__attribute__((format(printf, 3, 0)))
 static void api_vlog(siphon_ctx *ctx, int level, const char *fmt, va_list ap)
 {
     sx_vlog(level, ctx ? ctx_component(ctx) : NULL, fmt, ap);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void api_vset_error(siphon_ctx *ctx, const char *fmt, va_list ap)
 {
     if (ctx == NULL)

@@ -21,7 +21,8 @@ int sx_log_level_parse(const char *name);
 /* Writes "LEVEL [component] message" (component may be NULL). */
 void sx_log(int level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void sx_vlog(int level, const char *component, const char *fmt, va_list ap);
+void sx_vlog(int level, const char *component, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Writes a raw line (already formatted, e.g. a METRIC line) to stderr,
  * masked, with the same progress-line care. */

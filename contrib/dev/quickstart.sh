@@ -42,7 +42,7 @@ JSON
 
 # The password comes from the environment, as a secret should.
 export DINAMIZE_PASSWORD=demo-secret-pw
-export SIPHON_PLUGIN_PATH=build/plugins/dinamize:build/plugins/sinks/stdout:build/plugins/sinks/file:build/plugins/sinks/sqlite:build/plugins/sinks/postgres
+export SIPHON_PLUGIN_PATH=build/plugins/dinamize:build/plugins/sinks
 export SIPHON_PLUGIN_SYSTEM_PATH=""
 build/core/siphon run --config "$demo/config.json"
 
