@@ -277,15 +277,29 @@ check "the installed man pages document every command, option and exit code" man
 
 completions() {
     bash -n /usr/share/bash-completion/completions/siphon &&
-        zsh -n /usr/share/zsh/vendor-completions/_siphon &&
-        bash -c '. /usr/share/bash-completion/completions/siphon
-                 COMP_WORDS=(siphon plugins inspect dinamize-con); COMP_CWORD=3
-                 _siphon siphon; printf "%s\n" "${COMPREPLY[@]}"' | tee "$work/compl" &&
-        grep -qx 'dinamize-contacts' "$work/compl" &&
-        bash -c '. /usr/share/bash-completion/completions/siphon
-                 COMP_WORDS=(siphon run --sink s); COMP_CWORD=3
-                 _siphon siphon; printf "%s\n" "${COMPREPLY[@]}"' | sort | tee "$work/compl" &&
-        [ "$(tr '\n' ' ' <"$work/compl")" = "sqlite stdout " ]
+        zsh -n /usr/share/zsh/vendor-completions/_siphon || return 1
+    # bash: the completion function, called as bash-completion calls it.
+    bash -c '. /usr/share/bash-completion/completions/siphon
+             COMP_WORDS=(siphon plugins inspect dinamize-con); COMP_CWORD=3
+             _siphon siphon; printf "%s\n" "${COMPREPLY[@]}"' | tee "$work/compl" &&
+        grep -qx 'dinamize-contacts' "$work/compl" || return 1
+    bash -c '. /usr/share/bash-completion/completions/siphon
+             COMP_WORDS=(siphon run --sink s); COMP_CWORD=3
+             _siphon siphon; printf "%s\n" "${COMPREPLY[@]}"' | sort | tee "$work/compl" &&
+        [ "$(tr '\n' ' ' <"$work/compl")" = "sqlite stdout " ] || return 1
+    bash -c '. /usr/share/bash-completion/completions/siphon
+             COMP_WORDS=(siphon run --select contacts,act); COMP_CWORD=3
+             _siphon siphon; printf "%s\n" "${COMPREPLY[@]}"' | tee "$work/compl" &&
+        grep -qx 'contacts,actions' "$work/compl" || return 1
+    # zsh: typed into an interactive zsh, TAB and all.
+    env -u SIPHON_PLUGIN_PATH -u SIPHON_PLUGIN_SYSTEM_PATH \
+        zsh -f "$root/tests/packaging/zsh_completion.zsh" /usr/share/zsh/vendor-completions \
+        'siphon ab=>siphon about' \
+        'siphon run --sink sq=>siphon run --sink sqlite' \
+        'siphon plugins ex=>siphon plugins exists' \
+        'siphon plugins inspect dinamize-opt=>siphon plugins inspect dinamize-optout_emails' \
+        'siphon run --log-level wa=>siphon run --log-level warn' \
+        'siphon --disc=>siphon --discover'
 }
 check "the bash and zsh completions parse and complete installed plugin names" completions
 
