@@ -301,6 +301,26 @@ static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
     return ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
 }
 
+/* Records as text. For now the host builds the tree here; a sink that takes
+ * text (SIPHON_CAP_RAW_RECORDS) will be handed the text itself once the
+ * record path carries it. */
+static int api_emit_raw(siphon_ctx *ctx, const char *json, size_t len)
+{
+    if (ctx == NULL || json == NULL)
+        return SIPHON_E_INVALID;
+    json_error_t e;
+    json_t *record = json_loadb(json, len, 0, &e);
+    if (!json_is_object(record)) {
+        json_decref(record);
+        snprintf(ctx->error, sizeof ctx->error,
+                 "plugin '%s' emitted record text that is not one JSON object (%s)",
+                 ctx->stream ? ctx->stream->plugin->desc->name : "?",
+                 record == NULL ? e.text : "another JSON value");
+        return SIPHON_E_INVALID;
+    }
+    return api_emit_record(ctx, NULL, record);
+}
+
 /* The bookmark a partition may commit now: the highest value seen, bounded
  * by the signpost; none for an unsorted partition (it waits for its end) or
  * outside INCREMENTAL runs (FULL_TABLE sets bookmarks when it completes). */
@@ -432,6 +452,7 @@ static const siphon_host_api host_api = {
     .now_ms = api_now_ms,
     .monotonic_ms = api_monotonic_ms,
     .should_stop = api_should_stop,
+    .emit_raw = api_emit_raw,
 };
 
 const siphon_host_api *sx_host_api(void)
