@@ -294,6 +294,13 @@ static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
     if (job->replication_key != NULL)
         track_bookmark(ctx->task, job->replication_key, record);
     sx_catalog_filter_record(job->entry, record);
+    if (job->map != NULL) {
+        int keep = sx_stream_map_apply(job->map, record, ctx->error, sizeof ctx->error);
+        if (keep <= 0) {
+            json_decref(record);
+            return keep == 0 ? SIPHON_OK : SIPHON_E_INVALID;
+        }
+    }
     ctx->task->records++;
     atomic_fetch_add(&job->records, 1);
     sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .value = record,
