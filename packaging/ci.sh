@@ -318,6 +318,25 @@ systemd_units() {
 }
 check "systemd-analyze verify accepts the service and timer" systemd_units
 
+# Every example config passes siphon's own validation (option names, types,
+# choices, sink names) against the installed plugins, and the Meltano example
+# claims exactly the capabilities siphon reports.
+examples_valid() {
+    local ex=/usr/share/doc/siphon/examples f n=0 want have
+    for f in "$ex"/*.json; do
+        n=$((n + 1))
+        env -u SIPHON_PLUGIN_PATH -u SIPHON_PLUGIN_SYSTEM_PATH \
+            siphon about --config "$f" --format json >/dev/null || { echo "refused: $f"; return 1; }
+        echo "valid: $f"
+    done
+    [ "$n" -ge 4 ] || return 1
+    want=$(siphon about --format json | jq -r '.capabilities[]' | sort | tr '\n' ' ')
+    have=$(sed -n '/^    capabilities:/,/^    [a-z]/s/^    - //p' "$ex/meltano.yml" | sort | tr '\n' ' ')
+    echo "capabilities: siphon '$want', meltano.yml '$have'"
+    [ -n "$want" ] && [ "$want" = "$have" ]
+}
+check "the example configs are valid and meltano.yml claims what siphon can do" examples_valid
+
 # ---------------------------------------------------------------- demo
 
 if [ -z "$build_dir" ]; then
