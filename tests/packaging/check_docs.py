@@ -284,12 +284,13 @@ def main():
               "siphon-config(5) %s names the environment variables %s (documented %s)"
               % (section, sorted(section_envs), sorted(envs_in(body))))
         streams_doc = words(s5.get(section + "/Streams", ""))
+        groups = set()
         for st in src.get("streams", []):
             check(st["name"] in streams_doc,
                   "siphon-config(5) %s/Streams names stream '%s'" % (section, st["name"]))
-            for g in st.get("groups", []):
-                check(g in streams_doc,
-                      "siphon-config(5) %s/Streams names group '%s'" % (section, g))
+            groups |= set(st.get("groups", []))
+        for g in sorted(groups):
+            check(g in streams_doc, "siphon-config(5) %s/Streams names group '%s'" % (section, g))
 
     sink_names = set()
     for sink in about.get("sinks", []):
