@@ -24,9 +24,9 @@
 # (tests/emulator/dinamize-emulator); without one, a build is made in a
 # temporary folder. Needs root (it installs packages); missing tools are
 # installed with apt-get; the container's rootfs is made with debootstrap
-# from Debian's archive once and kept in SIPHON_CI_ROOTFS
-# (default /var/tmp/siphon-ci-rootfs). The last line is "packaging: N passed, M failed" and
-# the exit code is non-zero when anything failed.
+# from Debian's archive once and kept in SIPHON_CI_ROOTFS (default
+# /var/tmp/siphon-ci-rootfs). The last line is "packaging: N passed, M
+# failed"; the exit code is non-zero when anything failed.
 set -u
 umask 022
 
