@@ -22,10 +22,10 @@ static sxt_result run(const char *const argv[], const char *const env[])
     return r;
 }
 
-/* The folder under root holding file name (found with find(1)). */
+/* The folder under root of the first file whose path matches pattern (find -path). */
 static char *find_dir(const char *root, const char *name)
 {
-    const char *argv[] = {"find", root, "-type", "f", "-name", name, "-printf", "%h\\n", "-quit",
+    const char *argv[] = {"find", root, "-type", "f", "-path", name, "-printf", "%h\\n", "-quit",
                           NULL};
     sxt_result r = run(argv, NULL);
     char *nl = strchr(r.out, '\n');
@@ -47,9 +47,9 @@ Test(sdk, the_example_plugin_builds_against_the_installed_sdk_alone_and_runs)
     sxt_result r = run(install, NULL);
     sxt_result_free(&r);
 
-    char *pcdir = find_dir(root, "siphon-plugin.pc");
-    char *bindir = find_dir(root, "siphon");
-    char *plugdir = find_dir(root, "siphon-sink-stdout.so");
+    char *pcdir = find_dir(root, "*/pkgconfig/siphon-plugin.pc");
+    char *bindir = find_dir(root, "*/bin/siphon");
+    char *plugdir = find_dir(root, "*/siphon-sink-stdout.so");
     /* the staged SDK and the system's own .pc files (jansson), nothing from
      * the build tree; the sysroot makes the SDK's absolute paths point into
      * the stage */
