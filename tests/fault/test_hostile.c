@@ -225,7 +225,7 @@ static const char *const hostile_names[] = {
     "quo\"te", "semi;colon", "new'); DROP TABLE victim; --", "hy-phen", "dot.ted", "sp ace",
     "path/sep", "back\\slash", "\xc3\xbcn\xc3\xaf\xe5\x90\x8d", "_siphon_ordinal", "_siphon_change",
     "a_name_longer_than_the_sixty_three_bytes_postgresql_keeps_for_one_identifier_x", NULL};
-static const char *const odd_streams[] = {"..", ".hidden", "-dash", "Case", NULL};
+static const char *const odd_streams[] = {"..", ".hidden", "-dash", "hy-phen.dot", "Case", NULL};
 
 /* A column name a sink derived from key: the key itself, or (databases) its
  * start tagged with "_" and 8 hex digits (a name too long, or one the sink
