@@ -24,7 +24,7 @@ typedef struct fault_case {
     const char *counter;         /* the stats.faults member that must be non-zero, or NULL */
 } fault_case;
 
-static void survive(const char *sink, const fault_case *c)
+static void survive(const char *sink, const char *name, const fault_case *c)
 {
     const char *args[48] = {SXT_FZ_EMULATOR};
     size_t n = 2;
@@ -88,8 +88,8 @@ static void survive(const char *sink, const fault_case *c)
     free(t2);
     json_decref(b1);
     json_decref(b2);
-    cr_log_info("fault_matrix %s: %lld faults injected, 0 retry-after violations, the "
-                "destination equals the fault-free run\n", sink, injected);
+    cr_log_info("fault_matrix %s into %s: %lld faults injected, 0 retry-after violations, the "
+                "destination equals the fault-free run\n", name, sink, injected);
     json_decref(s1);
     json_decref(s2);
     json_decref(got);
@@ -139,13 +139,22 @@ static const fault_case mixed = {
           "--jitter-ms", "4", "--rate-limit", "30", "--fault-seed", "21"),
     "{\"workers\":1,\"http_timeout_s\":1}", NULL};
 
-#define MATRIX(fault, c)                                                                   \
-    Test(fault_matrix, fault##_into_stdout_equals_the_fault_free_run) { survive("stdout", &c); } \
-    Test(fault_matrix, fault##_into_file_equals_the_fault_free_run) { survive("file", &c); }     \
-    Test(fault_matrix, fault##_into_sqlite_equals_the_fault_free_run) { survive("sqlite", &c); } \
-    Test(fault_matrix, fault##_into_postgres_equals_the_fault_free_run)                         \
-    {                                                                                            \
-        survive("postgres", &c);                                                                 \
+#define MATRIX(fault, c)                                                                       \
+    Test(fault_matrix, fault##_into_stdout_equals_the_fault_free_run)                          \
+    {                                                                                          \
+        survive("stdout", #fault, &c);                                                         \
+    }                                                                                          \
+    Test(fault_matrix, fault##_into_file_equals_the_fault_free_run)                            \
+    {                                                                                          \
+        survive("file", #fault, &c);                                                           \
+    }                                                                                          \
+    Test(fault_matrix, fault##_into_sqlite_equals_the_fault_free_run)                          \
+    {                                                                                          \
+        survive("sqlite", #fault, &c);                                                         \
+    }                                                                                          \
+    Test(fault_matrix, fault##_into_postgres_equals_the_fault_free_run)                        \
+    {                                                                                          \
+        survive("postgres", #fault, &c);                                                       \
     }
 
 MATRIX(http500, http500)
