@@ -8,19 +8,28 @@
 # hold every record of the emulator. The last line is
 # "valgrind: N passed, M failed"; the exit status is 0 only when M is 0.
 #
-#   tests/fault/valgrind-e2e.sh [BUILD_DIR]     (default: build)
+#   tests/fault/valgrind-e2e.sh [BUILD_DIR]     (default: build, relative to
+#                                                the source root)
 #
-# Needs valgrind, sqlite3 and curl. Takes a minute or two.
+# Needs valgrind, sqlite3 and curl. Takes about half a minute. When the runs
+# cannot even start (nothing built, a tool missing, no emulator) it says why,
+# counts that as one failure and exits 2.
 set -u
 cd "$(dirname "$0")/../.."
 build=${1:-build}
 siphon=$build/core/siphon
 emulator=$build/tests/emulator/dinamize-emulator
+
+give_up() {
+    echo "valgrind-e2e: $*" >&2
+    echo "valgrind: 0 passed, 1 failed"
+    exit 2
+}
 for f in "$siphon" "$emulator"; do
-    [ -x "$f" ] || { echo "valgrind-e2e: $f is not built" >&2; exit 2; }
+    [ -x "$f" ] || give_up "$f is not built"
 done
 for tool in valgrind sqlite3 curl; do
-    command -v "$tool" >/dev/null || { echo "valgrind-e2e: $tool is not installed" >&2; exit 2; }
+    command -v "$tool" >/dev/null || give_up "$tool is not installed"
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/siphon-valgrind.XXXXXX")
@@ -29,7 +38,8 @@ cleanup() {
     [ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null && wait "$emu_pid" 2>/dev/null
     rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 130" INT TERM
 
 export SIPHON_PLUGIN_PATH="$build/plugins/sinks:$build/plugins/dinamize"
 export SIPHON_PLUGIN_SYSTEM_PATH=""
@@ -44,7 +54,7 @@ for _ in $(seq 100); do
     [ -n "$port" ] && break
     sleep 0.1
 done
-[ -n "$port" ] || { echo "valgrind-e2e: the emulator did not start" >&2; cat "$work/emulator.err" >&2; exit 2; }
+[ -n "$port" ] || { cat "$work/emulator.err" >&2; give_up "the emulator did not start"; }
 url="http://127.0.0.1:$port"
 
 cat >"$work/config.json" <<EOF
@@ -87,7 +97,10 @@ run() {
     ok=1
     if [ "$status" = 99 ]; then
         echo "FAIL $name: memcheck errors or definite leaks:"
-        grep -E '^==[0-9]+== (ERROR SUMMARY|[A-Z].*(Invalid|uninitialised|definitely))' "$log" | head -20
+        # each error or definite leak with the start of its stack, then the count
+        grep -E -A8 '^==[0-9]+== +(Invalid|Conditional jump|Use of uninitialised|Syscall param|Mismatched|Source and destination|[0-9,]+ (\(.*\) )?bytes in [0-9,]+ blocks are definitely lost)' \
+            "$log" | head -40
+        grep -E '^==[0-9]+== ERROR SUMMARY' "$log" | tail -1
         ok=0
     elif [ "$status" != "$want" ]; then
         echo "FAIL $name: exit $status, want $want:"
