@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "normalize.h"
+
 /* Keys are compared unescaped; anything longer than this is none of ours. */
 #define KEY_CAP 256
 
@@ -230,6 +232,121 @@ int dz_items_each(const char *buf, const dz_envelope *env, dz_item_fn fn, void *
         if (rc != 0)
             return rc;
         pos = skip_ws(buf, pos, end);
+        if (pos < end && buf[pos] == ',')
+            pos++;
+    }
+}
+
+/* --- items as text --- */
+
+/* The end of the string whose opening quote is at i (one past its closing
+ * quote); *escaped tells whether it held a backslash. */
+static size_t string_end(const char *buf, size_t i, size_t end, int *escaped)
+{
+    i++;
+    while (i < end) {
+        const char *q = memchr(buf + i, '"', end - i);
+        if (q == NULL)
+            return end;
+        const char *b = memchr(buf + i, '\\', (size_t)(q - (buf + i)));
+        if (b == NULL)
+            return (size_t)(q - buf) + 1;
+        *escaped = 1;
+        i = (size_t)(b - buf) + 2;
+    }
+    return end;
+}
+
+/* The end of the value starting at i (validated JSON): a string, a
+ * container with everything in it, or a scalar up to its delimiter. */
+static size_t value_end(const char *buf, size_t i, size_t end)
+{
+    int escaped = 0;
+    if (buf[i] == '"')
+        return string_end(buf, i, end, &escaped);
+    if (buf[i] != '{' && buf[i] != '[') {
+        while (i < end && buf[i] != ',' && buf[i] != '}' && buf[i] != ']' && buf[i] != ' ' &&
+               buf[i] != '\n' && buf[i] != '\t' && buf[i] != '\r')
+            i++;
+        return i;
+    }
+    size_t depth = 0;
+    while (i < end) {
+        char c = buf[i];
+        if (c == '"') {
+            i = string_end(buf, i, end, &escaped);
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            if (--depth == 0)
+                return i + 1;
+        }
+        i++;
+    }
+    return end;
+}
+
+static dz_json_kind kind_at(char c)
+{
+    switch (c) {
+    case '{': return DZ_JSON_OBJECT;
+    case '[': return DZ_JSON_ARRAY;
+    case '"': return DZ_JSON_STRING;
+    case 't': return DZ_JSON_TRUE;
+    case 'f': return DZ_JSON_FALSE;
+    case 'n': return DZ_JSON_NULL;
+    default: return DZ_JSON_NUMBER;
+    }
+}
+
+/* The end of the object item starting at i; *plain says whether every
+ * top-level value already has its schema's type. */
+static size_t item_end(const char *buf, size_t i, size_t end, const struct dz_shape *shape,
+                       int *plain)
+{
+    *plain = 1;
+    i = skip_ws(buf, i + 1, end);
+    if (i < end && buf[i] == '}')
+        return i + 1;
+    while (i < end && buf[i] == '"') {
+        int escaped = 0;
+        size_t key = i + 1;
+        i = string_end(buf, i, end, &escaped);
+        size_t key_len = i - 1 - key;
+        i = skip_ws(buf, i, end);
+        i = skip_ws(buf, i + 1, end); /* past the ':' */
+        if (i >= end)
+            break;
+        /* an escaped key might spell a declared one: only a tree can tell */
+        if (*plain && (escaped || !dz_shape_keeps(shape, buf + key, key_len, kind_at(buf[i]))))
+            *plain = 0;
+        i = skip_ws(buf, value_end(buf, i, end), end);
+        if (i < end && buf[i] == '}')
+            return i + 1;
+        i = skip_ws(buf, i + 1, end); /* past the ',' */
+    }
+    return end;
+}
+
+int dz_items_each_text(const char *buf, const dz_envelope *env, const struct dz_shape *shape,
+                       dz_item_text_fn fn, void *user)
+{
+    if (env->items_kind != DZ_JSON_ARRAY)
+        return 0;
+    size_t end = env->items_off + env->items_len - 1; /* the closing ']' */
+    size_t pos = env->items_off + 1;
+    for (size_t index = 0;; index++) {
+        pos = skip_ws(buf, pos, end);
+        if (pos >= end)
+            return 0;
+        int plain;
+        size_t stop = item_end(buf, pos, end, shape, &plain);
+        int rc = fn(user, buf + pos, stop - pos, plain, index);
+        if (rc != 0)
+            return rc;
+        pos = skip_ws(buf, stop, end);
         if (pos < end && buf[pos] == ',')
             pos++;
     }

@@ -64,4 +64,22 @@ typedef int (*dz_item_fn)(void *user, json_t *item, size_t index);
 int dz_items_each(const char *buf, const dz_envelope *env, dz_item_fn fn, void *user, char *why,
                   size_t why_cap);
 
+/*
+ * Receives one item as text, buf[0..len): one JSON object. plain is non-zero
+ * when no top-level value needs normalising (dz_shape_keeps said so for
+ * every member), so the text may go to the host as it is.
+ */
+typedef int (*dz_item_text_fn)(void *user, const char *text, size_t len, int plain,
+                               size_t index);
+
+/*
+ * Walks the items of an envelope dz_envelope_scan accepted (so the text is
+ * already validated) without parsing them, and hands each item's text to fn,
+ * checking every top-level member against shape on the way. Returns 0 when
+ * every item was handed over, or fn's non-zero result.
+ */
+struct dz_shape;
+int dz_items_each_text(const char *buf, const dz_envelope *env, const struct dz_shape *shape,
+                       dz_item_text_fn fn, void *user);
+
 #endif

@@ -11,10 +11,13 @@
 
 #include <siphon/siphon.h>
 
+#include "json_scan.h"
+
 enum { NORM_STRING = 1, NORM_BOOL = 2 };
 
 typedef struct shape_field {
     char *name;
+    size_t len;
     int rule;
 } shape_field;
 
@@ -79,6 +82,7 @@ dz_shape *dz_shape_from_schema(const char *schema_json, char *why, size_t why_ca
             return NULL;
         }
         shape->fields[shape->n].name = copy;
+        shape->fields[shape->n].len = strlen(copy);
         shape->fields[shape->n].rule = rule;
         shape->n++;
     }
@@ -149,6 +153,20 @@ int dz_normalize(const dz_shape *shape, json_t *record)
         }
     }
     return SIPHON_OK;
+}
+
+int dz_shape_keeps(const dz_shape *shape, const char *key, size_t key_len, int kind)
+{
+    /* a string changes only under a boolean rule, a number under either */
+    if (kind != DZ_JSON_STRING && kind != DZ_JSON_NUMBER)
+        return 1;
+    for (size_t i = 0; i < shape->n; i++) {
+        const shape_field *f = &shape->fields[i];
+        if (f->len != key_len || memcmp(f->name, key, key_len) != 0)
+            continue;
+        return kind == DZ_JSON_STRING ? f->rule != NORM_BOOL : 0;
+    }
+    return 1;
 }
 
 void dz_shape_free(dz_shape *shape)
