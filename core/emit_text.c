@@ -7,7 +7,7 @@
  * It does what emit_record does to a tree, with the same results:
  *  - schema drift: every top-level key the schema lacks is warned about once;
  *    the keys of a record are compared with the layouts already checked
- *    (records of a page share one), so most records cost a few memcmp;
+ *    (records of a page share one), so most records cost a few compares;
  *  - the bookmark: the replication key's string value is tracked;
  *  - the partition's keys: those the record lacks are spliced in before its
  *    closing brace, where json_object_update_missing would have put them.
@@ -15,13 +15,36 @@
  * an escape, a key given twice, an escaped bookmark value) goes the tree way,
  * so a sink never sees two records that should be equal differ.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <siphon/siphon-json.h>
 
-#include "record_text.h"
 #include "run.h"
+
+/* json_object_getn for keys given by length (jansson 2.14 has it; 2.13 gets
+ * a NUL-terminated copy). */
+static json_t *object_getn(const json_t *object, const char *key, size_t len)
+{
+#if JANSSON_VERSION_HEX >= 0x020e00
+    return json_object_getn(object, key, len);
+#else
+    char *copy = strndup(key, len);
+    json_t *v = copy ? json_object_get(object, copy) : NULL;
+    free(copy);
+    return v;
+#endif
+}
+
+static size_t iter_key_len(void *iter)
+{
+#if JANSSON_VERSION_HEX >= 0x020e00
+    return json_object_iter_key_len(iter);
+#else
+    return strlen(json_object_iter_key(iter));
+#endif
+}
 
 /* A key of the partition context, ready to be spliced into records. */
 typedef struct splice_key {
@@ -39,7 +62,7 @@ typedef struct splice_key {
 #define N_LAYOUTS 4
 
 typedef struct sx_text_state {
-    sx_rtext rt;
+    siphon_json_object rt;
     sx_text_block *block;     /* the block being filled (the ctx's reference) */
     const json_t *props;      /* the schema's properties, or NULL (no drift checks) */
     const char *rk;           /* the replication key, or NULL */
@@ -54,7 +77,7 @@ typedef struct sx_text_state {
 
 static void state_free(sx_text_state *st)
 {
-    sx_rtext_free(&st->rt);
+    siphon_json_object_free(&st->rt);
     sx_text_block_unref(st->block);
     for (size_t i = 0; i < st->n_splice; i++)
         free(st->splice[i].member);
@@ -86,7 +109,7 @@ static int prepare_splice(sx_text_state *st, sx_job *job, const json_t *context)
         splice_key *k = &st->splice[st->n_splice++];
         const json_t *v = json_object_iter_value(it);
         k->key = json_object_iter_key(it);
-        k->key_len = sx_iter_key_len(it);
+        k->key_len = iter_key_len(it);
         siphon_buf b = {0};
         if (siphon_json_append_string(&b, k->key, k->key_len) != 0 ||
             siphon_buf_append(&b, ":", 1) != 0 || siphon_json_append(&b, v) != 0) {
@@ -100,7 +123,7 @@ static int prepare_splice(sx_text_state *st, sx_job *job, const json_t *context)
             k->str_len = json_string_length(v);
         }
         /* every record carries the context's keys, so they are checked here */
-        if (st->props != NULL && sx_object_getn(st->props, k->key, k->key_len) == NULL)
+        if (st->props != NULL && object_getn(st->props, k->key, k->key_len) == NULL)
             sx_job_note_unknown_key(job, k->key, k->key_len);
     }
     return 0;
@@ -126,14 +149,44 @@ static sx_text_state *state_for(siphon_ctx *ctx)
     return st;
 }
 
-static int key_is(const char *text, const sx_rtext_member *m, const char *key, size_t len)
+/* Whether a and b hold the same n bytes. Keys are short, and a libc call per
+ * key costs more than the comparison: up to 16 bytes take two overlapping
+ * 8-byte (or 4-byte) loads from each side, never reading past n. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
 {
-    return m->key_len == len && memcmp(text + m->key_off, key, len) == 0;
+    uint64_t x, y, u, v;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x4, y4, u4, v4;
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        memcpy(&u4, a + n - 4, 4);
+        memcpy(&v4, b + n - 4, 4);
+        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+    }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return 0;
+        return 1;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+static int key_is(const char *text, const siphon_json_member *m, const char *key, size_t len)
+{
+    return m->key_len == len && same_bytes(text + m->key_off, key, len);
 }
 
 /* The member named key, or NULL; *hint remembers where it was, since the
  * records of a page put their keys in the same places. */
-static const sx_rtext_member *find_member(const sx_rtext *rt, const char *text, const char *key,
+static const siphon_json_member *find_member(const siphon_json_object *rt, const char *text, const char *key,
                                           size_t len, size_t *hint)
 {
     if (*hint < rt->n_members && key_is(text, &rt->members[*hint], key, len))
@@ -147,15 +200,15 @@ static const sx_rtext_member *find_member(const sx_rtext *rt, const char *text, 
     return NULL;
 }
 
-static int layout_matches(const siphon_buf *layout, const sx_rtext *rt, const char *text)
+static int layout_matches(const siphon_buf *layout, const siphon_json_object *rt, const char *text)
 {
     if (layout->data == NULL)
         return 0;
     size_t off = 0;
     for (size_t i = 0; i < rt->n_members; i++) {
-        const sx_rtext_member *m = &rt->members[i];
+        const siphon_json_member *m = &rt->members[i];
         if (off + m->key_len >= layout->len ||
-            memcmp(layout->data + off, text + m->key_off, m->key_len) != 0 ||
+            !same_bytes(layout->data + off, text + m->key_off, m->key_len) ||
             layout->data[off + m->key_len] != '\0')
             return 0;
         off += m->key_len + 1;
@@ -170,9 +223,9 @@ static int layout_matches(const siphon_buf *layout, const sx_rtext *rt, const ch
  */
 static int check_layout(sx_text_state *st, sx_job *job, const char *text)
 {
-    const sx_rtext *rt = &st->rt;
+    const siphon_json_object *rt = &st->rt;
     for (size_t i = 0; i < rt->n_members; i++) {
-        const sx_rtext_member *m = &rt->members[i];
+        const siphon_json_member *m = &rt->members[i];
         if (m->key_escaped)
             return SX_EMIT_NEEDS_TREE;
         for (size_t j = 0; j < i; j++)
@@ -183,8 +236,8 @@ static int check_layout(sx_text_state *st, sx_job *job, const char *text)
     st->next_layout = (st->next_layout + 1) % N_LAYOUTS;
     layout->len = 0;
     for (size_t i = 0; i < rt->n_members; i++) {
-        const sx_rtext_member *m = &rt->members[i];
-        if (st->props != NULL && sx_object_getn(st->props, text + m->key_off, m->key_len) == NULL)
+        const siphon_json_member *m = &rt->members[i];
+        if (st->props != NULL && object_getn(st->props, text + m->key_off, m->key_len) == NULL)
             sx_job_note_unknown_key(job, text + m->key_off, m->key_len);
         if (siphon_buf_append(layout, text + m->key_off, m->key_len) != 0 ||
             siphon_buf_append(layout, "", 1) != 0) {
@@ -226,9 +279,9 @@ int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len)
     sx_text_state *st = state_for(ctx);
     if (st == NULL)
         return SIPHON_E_NOMEM;
-    sx_rtext *rt = &st->rt;
-    int rc = sx_rtext_scan(rt, json, len);
-    if (rc == -2)
+    siphon_json_object *rt = &st->rt;
+    int rc = siphon_json_object_scan(rt, json, len, 1);
+    if (rc != 0 && rt->status == SIPHON_JSON_NOMEM)
         return SIPHON_E_NOMEM;
     if (rc != 0) {
         snprintf(ctx->error, sizeof ctx->error,
@@ -248,10 +301,10 @@ int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len)
     size_t bookmark_len = 0;
     int rk_found = 0;
     if (st->rk != NULL) {
-        const sx_rtext_member *m = find_member(rt, json, st->rk, st->rk_len, &st->rk_hint);
+        const siphon_json_member *m = find_member(rt, json, st->rk, st->rk_len, &st->rk_hint);
         if (m != NULL) {
             rk_found = 1;
-            if (m->val_kind == SX_RT_STRING) {
+            if (m->kind == SIPHON_JSON_STRING) {
                 if (m->val_escaped)
                     return SX_EMIT_NEEDS_TREE;
                 bookmark = json + m->val_off + 1;
@@ -283,7 +336,7 @@ int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len)
         n = rt->end - rt->start;
         memcpy(out, json + rt->start, n);
     } else {
-        n = sx_rtext_compact(rt, json, out);
+        n = siphon_json_object_compact(rt, json, out);
     }
     if (missing) {
         n--; /* reopen the object */
@@ -307,6 +360,6 @@ int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len)
     atomic_fetch_add(&job->records, 1);
     sx_text_block_ref(st->block);
     sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .raw = out,
-                  .raw_len = n, .block = st->block, .extracted_ms = sx_now_ms()};
+                  .raw_len = n, .block = st->block, .extracted_ms = sx_stamp_ms()};
     return sx_ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
 }

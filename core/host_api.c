@@ -22,6 +22,17 @@ int64_t sx_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t sx_stamp_ms(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_REALTIME_COARSE
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t sx_mono_ms(void)
 {
     struct timespec ts;
@@ -325,7 +336,7 @@ static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
     ctx->task->records++;
     atomic_fetch_add(&job->records, 1);
     sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .value = record,
-                  .extracted_ms = sx_now_ms()};
+                  .extracted_ms = sx_stamp_ms()};
     return sx_ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
 }
 

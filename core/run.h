@@ -149,7 +149,7 @@ enum { SX_CTX_STREAM = 1, SX_CTX_SINK, SX_CTX_SOURCE };
 
 /* Messages a worker gathers before handing them to the writer in one go:
  * one lock and one wake-up per batch instead of per record. */
-#define SX_CTX_BATCH 64
+#define SX_CTX_BATCH 256
 
 struct siphon_ctx {
     const siphon_host_api *api;  /* must stay first (struct siphon_ctx_head) */
@@ -306,5 +306,9 @@ void sx_progress_stop(sx_run *run);
 /* Milliseconds, wall clock and monotonic. */
 int64_t sx_now_ms(void);
 int64_t sx_mono_ms(void);
+/* The wall clock for stamping records (time_extracted): the kernel's coarse
+ * clock, exact to a tick (a few ms) and several times cheaper to read than
+ * sx_now_ms, which counts when every record is stamped. */
+int64_t sx_stamp_ms(void);
 
 #endif

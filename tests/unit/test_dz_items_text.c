@@ -1,7 +1,8 @@
 /*
- * test_dz_items_text.c: the Dinamize page loop's text path. Items are handed
- * to the host as the API's own text exactly when normalising them would
- * change nothing; the spans it hands over are the items themselves.
+ * test_dz_items_text.c: the Dinamize page loop's text path. While the
+ * classifier validates a page it notes where each item is and whether it may
+ * go to the host as the API's own text: only when normalising it would change
+ * nothing. The spans it notes are the items themselves.
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
@@ -23,19 +24,7 @@ typedef struct seen {
     json_t *plain;   /* the plain flags */
 } seen;
 
-static int collect(void *user, const char *text, size_t len, int plain, size_t index)
-{
-    seen *s = user;
-    cr_assert_eq(json_array_size(s->items), index);
-    json_error_t e;
-    json_t *item = json_loadb(text, len, JSON_ALLOW_NUL, &e);
-    cr_assert(json_is_object(item), "span %zu <%.*s> is not one object: %s", index, (int)len,
-              text, e.text);
-    json_array_append_new(s->items, item);
-    json_array_append_new(s->plain, json_boolean(plain));
-    return 0;
-}
-
+/* Scans a page as the classifier does, and parses each span it noted. */
 static void walk(const char *page, seen *s, dz_shape **shape)
 {
     char why[200];
@@ -43,10 +32,21 @@ static void walk(const char *page, seen *s, dz_shape **shape)
     cr_assert_not_null(*shape, "%s", why);
     dz_envelope env;
     dz_scanner sc;
-    cr_assert_eq(dz_envelope_scan(page, strlen(page), "items", &env, &sc), 0, "%s", sc.err);
+    dz_item_spans spans = {0};
+    cr_assert_eq(dz_envelope_scan_items(page, strlen(page), "items", *shape, &spans, &env, &sc),
+                 0, "%s", sc.err);
+    cr_assert_eq(spans.n, env.n_items);
     s->items = json_array();
     s->plain = json_array();
-    cr_assert_eq(dz_items_each_text(page, &env, *shape, collect, s), 0);
+    for (size_t i = 0; i < spans.n; i++) {
+        json_error_t e;
+        json_t *item = json_loadb(page + spans.v[i].off, spans.v[i].len, JSON_ALLOW_NUL, &e);
+        cr_assert(json_is_object(item), "span %zu <%.*s> is not one object: %s", i,
+                  (int)spans.v[i].len, page + spans.v[i].off, e.text);
+        json_array_append_new(s->items, item);
+        json_array_append_new(s->plain, json_boolean(spans.v[i].plain));
+    }
+    dz_item_spans_free(&spans);
     json_t *whole = json_loads(page, JSON_ALLOW_NUL, NULL);
     cr_assert(json_equal(json_object_get(json_object_get(whole, "body"), "items"), s->items),
               "the spans are not the page's items");

@@ -95,8 +95,9 @@ void dz_classify(void *user, const siphon_http_response *response, siphon_verdic
         return;
     }
     dz_scanner s;
-    if (dz_envelope_scan(response->body ? response->body : "", response->body ? response->body_len : 0,
-                         call->items_key, &call->env, &s) != 0) {
+    if (dz_envelope_scan_items(response->body ? response->body : "",
+                               response->body ? response->body_len : 0, call->items_key,
+                               call->shape, call->spans, &call->env, &s) != 0) {
         verdict_set(v, s.status == DZ_SCAN_UNSUPPORTED ? SIPHON_VERDICT_FATAL : SIPHON_VERDICT_RETRY,
                     "%s answer from %s (%zu bytes): %s",
                     s.status == DZ_SCAN_UNSUPPORTED ? "unreadable" : "malformed", path,

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "normalize.h"
 
 /* Keys are compared unescaped; anything longer than this is none of ours. */
@@ -66,8 +68,66 @@ static int scan_next(dz_scanner *s, int *next)
     return 0;
 }
 
+/* How items are checked: one object scan each (libsiphon-util's, the
+ * scanner the host applies to text records, so an item that passes here
+ * passes there), and where their spans go (NULL: only checked). */
+typedef struct item_sink {
+    const struct dz_shape *shape;
+    dz_item_spans *spans;
+    siphon_json_object *object;
+} item_sink;
+
+static void add_span(dz_item_spans *spans, size_t off, size_t len, int plain)
+{
+    if (spans->n == spans->cap) {
+        size_t ncap = spans->cap ? spans->cap * 2 : 1024;
+        dz_item_span *grown = realloc(spans->v, ncap * sizeof *grown);
+        if (grown == NULL) {
+            spans->failed = 1;
+            return;
+        }
+        spans->v = grown;
+        spans->cap = ncap;
+    }
+    spans->v[spans->n++] = (dz_item_span){off, len, plain};
+}
+
+static int member_kind(int kind)
+{
+    return kind == SIPHON_JSON_STRING ? DZ_JSON_STRING
+           : kind == SIPHON_JSON_NUMBER ? DZ_JSON_NUMBER
+                                        : DZ_JSON_OBJECT; /* never normalised */
+}
+
+/* One object item (the scanner is at its '{'), and its span. */
+static int scan_item(dz_scanner *s, const item_sink *sink, size_t index)
+{
+    siphon_json_object *o = sink->object;
+    size_t start = s->pos;
+    o->origin = start; /* messages count bytes from the start of the answer */
+    if (siphon_json_object_scan(o, s->buf + start, s->len - start, 0) != 0) {
+        s->pos = start + o->error_offset;
+        return dz_scan_fail(s, o->status == SIPHON_JSON_UNSUPPORTED ? DZ_SCAN_UNSUPPORTED
+                                                                    : DZ_SCAN_MALFORMED,
+                            "item %zu: %s", index, o->error);
+    }
+    s->pos = start + o->end;
+    if (sink->spans == NULL)
+        return 0;
+    int plain = 1;
+    for (size_t i = 0; i < o->n_members && plain; i++) {
+        const siphon_json_member *m = &o->members[i];
+        /* an escaped key might spell a declared one: only a tree can tell */
+        if (m->key_escaped || !dz_shape_keeps(sink->shape, s->buf + start + m->key_off,
+                                              m->key_len, member_kind(m->kind)))
+            plain = 0;
+    }
+    add_span(sink->spans, start + o->start, o->end - o->start, plain);
+    return 0;
+}
+
 /* The items array: counted, each element checked to be an object. */
-static int scan_items(dz_scanner *s, dz_envelope *env)
+static int scan_items(dz_scanner *s, dz_envelope *env, const item_sink *sink)
 {
     env->items_kind = dz_scan_peek(s);
     env->items_off = s->pos;
@@ -89,7 +149,7 @@ static int scan_items(dz_scanner *s, dz_envelope *env)
             env->bad_item = n;
             env->bad_item_kind = kind;
         }
-        if (dz_scan_value(s) != 0)
+        if (kind == DZ_JSON_OBJECT ? scan_item(s, sink, n) != 0 : dz_scan_value(s) != 0)
             return -1;
     }
     if (r < 0)
@@ -109,7 +169,8 @@ static int container_empty(const dz_scanner *s)
     return i < s->len && (s->buf[i] == '}' || s->buf[i] == ']');
 }
 
-static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env)
+static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env,
+                     const item_sink *sink)
 {
     env->body_kind = dz_scan_peek(s);
     env->body_empty = env->body_kind == DZ_JSON_NULL ||
@@ -135,7 +196,9 @@ static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env)
             return -1;
         int rc;
         if (key_is(key, key_len, items_key)) {
-            rc = scan_items(s, env);
+            if (sink->spans != NULL)
+                sink->spans->n = 0; /* a repeated key: the last one counts */
+            rc = scan_items(s, env, sink);
         } else if (key_is(key, key_len, "next")) {
             rc = scan_next(s, &env->next);
         } else if (key_is(key, key_len, "retry-after")) {
@@ -154,8 +217,40 @@ static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env)
     return r < 0 ? -1 : 0;
 }
 
+static int envelope_scan(const char *buf, size_t len, const char *items_key, dz_envelope *env,
+                         dz_scanner *s, const item_sink *sink);
+
 int dz_envelope_scan(const char *buf, size_t len, const char *items_key, dz_envelope *env,
                      dz_scanner *s)
+{
+    return dz_envelope_scan_items(buf, len, items_key, NULL, NULL, env, s);
+}
+
+void dz_item_spans_free(dz_item_spans *spans)
+{
+    free(spans->v);
+    siphon_json_object_free(&spans->object);
+    memset(spans, 0, sizeof *spans);
+}
+
+int dz_envelope_scan_items(const char *buf, size_t len, const char *items_key,
+                           const struct dz_shape *shape, dz_item_spans *spans,
+                           dz_envelope *env, dz_scanner *s)
+{
+    siphon_json_object own = {0};
+    item_sink sink = {shape, shape != NULL ? spans : NULL, &own};
+    if (spans != NULL) {
+        spans->n = 0;
+        spans->failed = 0;
+        sink.object = &spans->object;
+    }
+    int rc = envelope_scan(buf, len, items_key, env, s, &sink);
+    siphon_json_object_free(&own);
+    return rc;
+}
+
+static int envelope_scan(const char *buf, size_t len, const char *items_key, dz_envelope *env,
+                         dz_scanner *s, const item_sink *sink)
 {
     memset(env, 0, sizeof *env);
     env->next = DZ_NEXT_ABSENT;
@@ -186,7 +281,7 @@ int dz_envelope_scan(const char *buf, size_t len, const char *items_key, dz_enve
             env->detail[0] = '\0';
             rc = scalar_text(s, env->detail, sizeof env->detail, &has);
         } else if (key_is(key, key_len, "body")) {
-            rc = scan_body(s, items_key, env);
+            rc = scan_body(s, items_key, env, sink);
         } else {
             rc = dz_scan_value(s);
         }
@@ -232,121 +327,6 @@ int dz_items_each(const char *buf, const dz_envelope *env, dz_item_fn fn, void *
         if (rc != 0)
             return rc;
         pos = skip_ws(buf, pos, end);
-        if (pos < end && buf[pos] == ',')
-            pos++;
-    }
-}
-
-/* --- items as text --- */
-
-/* The end of the string whose opening quote is at i (one past its closing
- * quote); *escaped tells whether it held a backslash. */
-static size_t string_end(const char *buf, size_t i, size_t end, int *escaped)
-{
-    i++;
-    while (i < end) {
-        const char *q = memchr(buf + i, '"', end - i);
-        if (q == NULL)
-            return end;
-        const char *b = memchr(buf + i, '\\', (size_t)(q - (buf + i)));
-        if (b == NULL)
-            return (size_t)(q - buf) + 1;
-        *escaped = 1;
-        i = (size_t)(b - buf) + 2;
-    }
-    return end;
-}
-
-/* The end of the value starting at i (validated JSON): a string, a
- * container with everything in it, or a scalar up to its delimiter. */
-static size_t value_end(const char *buf, size_t i, size_t end)
-{
-    int escaped = 0;
-    if (buf[i] == '"')
-        return string_end(buf, i, end, &escaped);
-    if (buf[i] != '{' && buf[i] != '[') {
-        while (i < end && buf[i] != ',' && buf[i] != '}' && buf[i] != ']' && buf[i] != ' ' &&
-               buf[i] != '\n' && buf[i] != '\t' && buf[i] != '\r')
-            i++;
-        return i;
-    }
-    size_t depth = 0;
-    while (i < end) {
-        char c = buf[i];
-        if (c == '"') {
-            i = string_end(buf, i, end, &escaped);
-            continue;
-        }
-        if (c == '{' || c == '[') {
-            depth++;
-        } else if (c == '}' || c == ']') {
-            if (--depth == 0)
-                return i + 1;
-        }
-        i++;
-    }
-    return end;
-}
-
-static dz_json_kind kind_at(char c)
-{
-    switch (c) {
-    case '{': return DZ_JSON_OBJECT;
-    case '[': return DZ_JSON_ARRAY;
-    case '"': return DZ_JSON_STRING;
-    case 't': return DZ_JSON_TRUE;
-    case 'f': return DZ_JSON_FALSE;
-    case 'n': return DZ_JSON_NULL;
-    default: return DZ_JSON_NUMBER;
-    }
-}
-
-/* The end of the object item starting at i; *plain says whether every
- * top-level value already has its schema's type. */
-static size_t item_end(const char *buf, size_t i, size_t end, const struct dz_shape *shape,
-                       int *plain)
-{
-    *plain = 1;
-    i = skip_ws(buf, i + 1, end);
-    if (i < end && buf[i] == '}')
-        return i + 1;
-    while (i < end && buf[i] == '"') {
-        int escaped = 0;
-        size_t key = i + 1;
-        i = string_end(buf, i, end, &escaped);
-        size_t key_len = i - 1 - key;
-        i = skip_ws(buf, i, end);
-        i = skip_ws(buf, i + 1, end); /* past the ':' */
-        if (i >= end)
-            break;
-        /* an escaped key might spell a declared one: only a tree can tell */
-        if (*plain && (escaped || !dz_shape_keeps(shape, buf + key, key_len, kind_at(buf[i]))))
-            *plain = 0;
-        i = skip_ws(buf, value_end(buf, i, end), end);
-        if (i < end && buf[i] == '}')
-            return i + 1;
-        i = skip_ws(buf, i + 1, end); /* past the ',' */
-    }
-    return end;
-}
-
-int dz_items_each_text(const char *buf, const dz_envelope *env, const struct dz_shape *shape,
-                       dz_item_text_fn fn, void *user)
-{
-    if (env->items_kind != DZ_JSON_ARRAY)
-        return 0;
-    size_t end = env->items_off + env->items_len - 1; /* the closing ']' */
-    size_t pos = env->items_off + 1;
-    for (size_t index = 0;; index++) {
-        pos = skip_ws(buf, pos, end);
-        if (pos >= end)
-            return 0;
-        int plain;
-        size_t stop = item_end(buf, pos, end, shape, &plain);
-        int rc = fn(user, buf + pos, stop - pos, plain, index);
-        if (rc != 0)
-            return rc;
-        pos = skip_ws(buf, stop, end);
         if (pos < end && buf[pos] == ',')
             pos++;
     }

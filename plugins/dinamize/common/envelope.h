@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include <jansson.h>
+#include <siphon/siphon-json.h>
 
 #include "json_scan.h"
 
@@ -64,22 +65,32 @@ typedef int (*dz_item_fn)(void *user, json_t *item, size_t index);
 int dz_items_each(const char *buf, const dz_envelope *env, dz_item_fn fn, void *user, char *why,
                   size_t why_cap);
 
-/*
- * Receives one item as text, buf[0..len): one JSON object. plain is non-zero
- * when no top-level value needs normalising (dz_shape_keeps said so for
- * every member), so the text may go to the host as it is.
- */
-typedef int (*dz_item_text_fn)(void *user, const char *text, size_t len, int plain,
-                               size_t index);
+/* One item of a page, found while the page is validated. */
+typedef struct dz_item_span {
+    size_t off, len;   /* the item's text: buf[off .. off + len) */
+    int plain;         /* no top-level value needs normalising (dz_shape_keeps) */
+} dz_item_span;
+
+/* The items of the last page scanned; reused from page to page. */
+typedef struct dz_item_spans {
+    dz_item_span *v;
+    size_t n, cap;
+    int failed;        /* memory ran out: the spans are incomplete */
+    siphon_json_object object; /* the item scanner's reusable state */
+} dz_item_spans;
+
+struct dz_shape;
 
 /*
- * Walks the items of an envelope dz_envelope_scan accepted (so the text is
- * already validated) without parsing them, and hands each item's text to fn,
- * checking every top-level member against shape on the way. Returns 0 when
- * every item was handed over, or fn's non-zero result.
+ * dz_envelope_scan that also notes, in the same pass, where each object item
+ * of the items array is and whether its top-level values already have the
+ * types shape declares, so the page loop hands items on without walking the
+ * page again. spans is emptied first.
  */
-struct dz_shape;
-int dz_items_each_text(const char *buf, const dz_envelope *env, const struct dz_shape *shape,
-                       dz_item_text_fn fn, void *user);
+int dz_envelope_scan_items(const char *buf, size_t len, const char *items_key,
+                           const struct dz_shape *shape, dz_item_spans *spans,
+                           dz_envelope *env, dz_scanner *s);
+
+void dz_item_spans_free(dz_item_spans *spans);
 
 #endif

@@ -1,16 +1,22 @@
 /*
- * record_text.c: the one-pass validating scanner of text records (see
- * record_text.h). Strings are the bulk of a record, so their plain runs are
- * skipped through a byte table; everything else is a small state machine with
- * an explicit stack of closing brackets (no recursion).
+ * json_scan.c: the one-pass validating scanner of JSON objects
+ * (siphon_json_object_scan in siphon-json.h). Strings are the bulk of a
+ * record, so they are found through bit masks of 64-byte blocks (see
+ * load_block); everything else is a small state machine with an explicit
+ * stack of closing brackets (no recursion).
  */
 #include <locale.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "record_text.h"
+#include <siphon/siphon-json.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MAX_DEPTH 2048
 
@@ -19,28 +25,41 @@ typedef struct scan {
     size_t len;
     size_t pos;
     int compact;
-    sx_rtext *rt;
+    siphon_json_object *rt;
+    /* the masks of the 64-byte block at offset block (see load_block) */
+    size_t block;
+    uint64_t quote, special;
 } scan;
 
-__attribute__((format(printf, 2, 3)))
-static int fail(scan *s, const char *fmt, ...)
+/* Records why the scan failed at byte at (in the caller's numbering: plus
+ * origin) and returns -1. */
+__attribute__((format(printf, 4, 5)))
+static int fail_as(scan *s, int status, size_t at, const char *fmt, ...)
 {
+    siphon_json_object *o = s->rt;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->rt->error, sizeof s->rt->error, fmt, ap);
+    int n = vsnprintf(o->error, sizeof o->error, fmt, ap);
     va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof o->error)
+        snprintf(o->error + n, sizeof o->error - (size_t)n, " at byte %zu", o->origin + at);
+    o->status = status;
+    o->error_offset = at;
+    s->pos = at;
     return -1;
 }
+
+#define fail(s, at, ...) fail_as(s, SIPHON_JSON_MALFORMED, at, __VA_ARGS__)
 
 /* The failure for the byte at pos: the end of the text or a wrong byte. */
 static int unexpected(scan *s, const char *expected)
 {
     if (s->pos >= s->len)
-        return fail(s, "unexpected end of text at byte %zu (expected %s)", s->pos, expected);
+        return fail(s, s->pos, "unexpected end of input (expected %s)", expected);
     unsigned char c = s->b[s->pos];
     if (c >= 0x20 && c < 0x7f)
-        return fail(s, "unexpected '%c' at byte %zu (expected %s)", c, s->pos, expected);
-    return fail(s, "unexpected byte 0x%02x at byte %zu (expected %s)", c, s->pos, expected);
+        return fail(s, s->pos, "unexpected '%c' (expected %s)", c, expected);
+    return fail(s, s->pos, "unexpected byte 0x%02x (expected %s)", c, expected);
 }
 
 static inline int is_ws(unsigned char c)
@@ -74,6 +93,41 @@ static const unsigned char string_class[256] = {
     C0, C0,
     C4, C4, C4, C4, C4, C4, C4, C4,
 };
+
+/*
+ * Strings are found through bit masks of 64-byte blocks of the text: where
+ * its quotes are, and where the bytes are that need a closer look inside a
+ * string (a backslash, a control character, a byte of 0x80 or above). The
+ * end of a plain string is then a shift and a count of trailing zeros
+ * instead of a loop over its bytes, and no branch depends on its length.
+ */
+static void load_block(scan *s, size_t base)
+{
+    const unsigned char *p = s->b + base;
+    size_t avail = s->len - base < 64 ? s->len - base : 64;
+    uint64_t quote = 0, special = 0;
+    size_t k = 0;
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    for (; k + 16 <= avail; k += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        /* signed: bytes of 0x80 and above are negative, so below 0x20 too */
+        __m128i sp = _mm_or_si128(_mm_cmpeq_epi8(x, backslash), _mm_cmplt_epi8(x, space));
+        quote |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, q)) << k;
+        special |= (uint64_t)(uint16_t)_mm_movemask_epi8(sp) << k;
+    }
+#endif
+    /* the last bytes of the text (never read past it) */
+    for (; k < avail; k++) {
+        unsigned char c = string_class[p[k]];
+        quote |= (uint64_t)(c == 1) << k;
+        special |= (uint64_t)(c > 1) << k;
+    }
+    s->block = base;
+    s->quote = quote;
+    s->special = special;
+}
 
 static size_t utf8_length(const unsigned char *p, size_t avail)
 {
@@ -131,37 +185,50 @@ static int scan_unicode_escape(scan *s, int key)
     size_t at = s->pos;
     unsigned cp, lo;
     if (s->len - s->pos < 6 || hex4(s->b + s->pos + 2, &cp) != 0)
-        return fail(s, "invalid \\u escape at byte %zu", at);
+        return fail(s, at, "invalid \\u escape");
     s->pos += 6;
     if (cp >= 0xDC00 && cp <= 0xDFFF)
-        return fail(s, "lone low surrogate \\u%04X at byte %zu", cp, at);
+        return fail(s, at, "lone low surrogate \\u%04X", cp);
     if (cp >= 0xD800 && cp <= 0xDBFF) {
         if (s->len - s->pos < 6 || s->b[s->pos] != '\\' || s->b[s->pos + 1] != 'u' ||
             hex4(s->b + s->pos + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
-            return fail(s, "high surrogate \\u%04X without its low half at byte %zu", cp, at);
+            return fail(s, at, "high surrogate \\u%04X without its low half", cp);
         s->pos += 6;
     }
-    if (cp == 0 && key)
-        return fail(s, "escaped NUL in an object key at byte %zu", at);
+    if (cp == 0 && key) {
+        s->pos = at;
+        return fail_as(s, SIPHON_JSON_UNSUPPORTED, at, "escaped NUL in an object key");
+    }
     return 0;
 }
 
 /* A string at pos (its opening quote); moves past the closing quote and says
  * whether it held an escape. */
-static int scan_string(scan *s, int key, int *escaped)
+__attribute__((always_inline)) static inline int scan_string(scan *s, int key, int *escaped)
 {
     const unsigned char *b = s->b;
     size_t i = s->pos + 1, len = s->len;
     int esc = 0;
     for (;;) {
-        while (i + 4 <= len && string_class[b[i]] == 0 && string_class[b[i + 1]] == 0 &&
-               string_class[b[i + 2]] == 0 && string_class[b[i + 3]] == 0)
-            i += 4;
-        while (i < len && string_class[b[i]] == 0)
-            i++;
         if (i >= len) {
-            s->pos = i;
-            return fail(s, "unexpected end of text at byte %zu (inside a string)", i);
+            s->pos = len;
+            return fail(s, len, "unexpected end of input (inside a string)");
+        }
+        size_t base = i & ~(size_t)63;
+        if (s->block != base)
+            load_block(s, base);
+        unsigned off = (unsigned)(i - base);
+        uint64_t quote = s->quote >> off, stop = quote | (s->special >> off);
+        if (stop == 0) {
+            i = base + 64;
+            continue;
+        }
+        i += (size_t)__builtin_ctzll(stop);
+        /* the common case, told by the masks alone: the closing quote */
+        if (quote & stop & (0 - stop)) {
+            s->pos = i + 1;
+            *escaped = esc;
+            return 0;
         }
         switch (string_class[b[i]]) {
         case 1:
@@ -172,7 +239,7 @@ static int scan_string(scan *s, int key, int *escaped)
             esc = 1;
             if (i + 1 >= len) {
                 s->pos = i + 1;
-                return fail(s, "unexpected end of text at byte %zu (inside an escape)", i + 1);
+                return fail(s, i + 1, "unexpected end of input (inside an escape)");
             }
             switch (b[i + 1]) {
             case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
@@ -186,17 +253,17 @@ static int scan_string(scan *s, int key, int *escaped)
                 break;
             default:
                 s->pos = i;
-                return fail(s, "invalid escape at byte %zu", i);
+                return fail(s, i, "invalid escape");
             }
             break;
         case 3:
             s->pos = i;
-            return fail(s, "control character 0x%02x inside a string at byte %zu", b[i], i);
+            return fail(s, i, "control character 0x%02x inside a string", b[i]);
         default: {
             size_t k = utf8_length(b + i, len - i);
             if (k == 0) {
                 s->pos = i;
-                return fail(s, "invalid UTF-8 at byte %zu", i);
+                return fail(s, i, "invalid UTF-8");
             }
             i += k;
         }
@@ -322,12 +389,12 @@ static int scan_number(scan *s)
     }
     if (!is_real && !int_fits(b + int_start, int_end - int_start, negative)) {
         s->pos = begin;
-        return fail(s, "integer at byte %zu does not fit 64 bits", begin);
+        return fail_as(s, SIPHON_JSON_UNSUPPORTED, begin, "integer does not fit 64 bits");
     }
     if (is_real && real_overflows(b + begin, i - begin, int_start - begin, int_end - begin,
                                   frac_start - begin, frac_end - begin, exp10)) {
         s->pos = begin;
-        return fail(s, "number at byte %zu overflows a double", begin);
+        return fail_as(s, SIPHON_JSON_UNSUPPORTED, begin, "number overflows a double");
     }
     s->pos = i;
     return 0;
@@ -335,8 +402,11 @@ static int scan_number(scan *s)
 
 static int scan_literal(scan *s, const char *word, size_t n)
 {
-    if (s->len - s->pos < n || memcmp(s->b + s->pos, word, n) != 0)
+    if (s->len - s->pos < n)
         return unexpected(s, "a value");
+    for (size_t i = 1; i < n; i++) /* the first letter chose the word */
+        if (s->b[s->pos + i] != (unsigned char)word[i])
+            return unexpected(s, "a value");
     s->pos += n;
     if (s->pos < s->len) {
         unsigned char c = s->b[s->pos];
@@ -354,20 +424,20 @@ static int scan_scalar(scan *s, int *kind, int *escaped)
     *escaped = 0;
     switch (s->b[s->pos]) {
     case '"':
-        *kind = SX_RT_STRING;
+        *kind = SIPHON_JSON_STRING;
         return scan_string(s, 0, escaped);
     case 't':
-        *kind = SX_RT_TRUE;
+        *kind = SIPHON_JSON_TRUE;
         return scan_literal(s, "true", 4);
     case 'f':
-        *kind = SX_RT_FALSE;
+        *kind = SIPHON_JSON_FALSE;
         return scan_literal(s, "false", 5);
     case 'n':
-        *kind = SX_RT_NULL;
+        *kind = SIPHON_JSON_NULL;
         return scan_literal(s, "null", 4);
     default:
         if (s->b[s->pos] == '-' || is_digit(s->b[s->pos])) {
-            *kind = SX_RT_NUMBER;
+            *kind = SIPHON_JSON_NUMBER;
             return scan_number(s);
         }
         return unexpected(s, "a value");
@@ -409,7 +479,8 @@ static int scan_container(scan *s, size_t depth)
         unsigned char c = s->b[s->pos];
         if (c == '{' || c == '[') {
             if (depth + top > MAX_DEPTH)
-                return fail(s, "nesting deeper than %d levels at byte %zu", MAX_DEPTH, s->pos);
+                return fail_as(s, SIPHON_JSON_UNSUPPORTED, s->pos, "nesting deeper than %d levels",
+                               MAX_DEPTH);
             unsigned char close = c == '{' ? '}' : ']';
             s->pos++;
             skip_ws(s);
@@ -458,11 +529,11 @@ static int scan_container(scan *s, size_t depth)
     }
 }
 
-static sx_rtext_member *new_member(sx_rtext *rt)
+static siphon_json_member *new_member(siphon_json_object *rt)
 {
     if (rt->n_members == rt->cap_members) {
         size_t ncap = rt->cap_members ? rt->cap_members * 2 : 32;
-        sx_rtext_member *grown = realloc(rt->members, ncap * sizeof *grown);
+        siphon_json_member *grown = realloc(rt->members, ncap * sizeof *grown);
         if (grown == NULL)
             return NULL;
         rt->members = grown;
@@ -471,26 +542,28 @@ static sx_rtext_member *new_member(sx_rtext *rt)
     return &rt->members[rt->n_members++];
 }
 
-int sx_rtext_scan(sx_rtext *rt, const char *text, size_t len)
+int siphon_json_object_scan(siphon_json_object *rt, const char *text, size_t len, int whole)
 {
-    scan s = {(const unsigned char *)text, len, 0, 1, rt};
+    scan s = {(const unsigned char *)text, len, 0, 1, rt, SIZE_MAX, 0, 0};
     rt->n_members = 0;
+    rt->status = SIPHON_JSON_OK;
+    rt->error_offset = 0;
     rt->error[0] = '\0';
     while (s.pos < len && is_ws(s.b[s.pos]))
         s.pos++;
     rt->start = s.pos;
     if (s.pos >= len || s.b[s.pos] != '{')
-        return unexpected(&s, "'{' (a record is one JSON object)");
+        return unexpected(&s, "'{' (a JSON object)");
     s.pos++;
     skip_ws(&s);
     if (s.pos < len && s.b[s.pos] == '}') {
         s.pos++;
     } else {
         for (;;) {
-            sx_rtext_member *m = new_member(rt);
+            siphon_json_member *m = new_member(rt);
             if (m == NULL)
-                return -2;
-            int escaped;
+                return fail_as(&s, SIPHON_JSON_NOMEM, s.pos, "out of memory");
+            int escaped = 0;
             if (s.pos >= len || s.b[s.pos] != '"')
                 return unexpected(&s, "a key");
             m->key_off = s.pos + 1;
@@ -505,7 +578,7 @@ int sx_rtext_scan(sx_rtext *rt, const char *text, size_t len)
             m->val_off = s.pos;
             unsigned char c = s.b[s.pos];
             if (c == '{' || c == '[') {
-                m->val_kind = c == '{' ? SX_RT_OBJECT : SX_RT_ARRAY;
+                m->kind = c == '{' ? SIPHON_JSON_OBJECT : SIPHON_JSON_ARRAY;
                 m->val_escaped = 0;
                 if (scan_container(&s, 2) != 0)
                     return -1;
@@ -513,7 +586,7 @@ int sx_rtext_scan(sx_rtext *rt, const char *text, size_t len)
                 int kind;
                 if (scan_scalar(&s, &kind, &escaped) != 0)
                     return -1;
-                m->val_kind = (unsigned char)kind;
+                m->kind = (unsigned char)kind;
                 m->val_escaped = (unsigned char)escaped;
             }
             m->val_len = s.pos - m->val_off;
@@ -531,15 +604,17 @@ int sx_rtext_scan(sx_rtext *rt, const char *text, size_t len)
         }
     }
     rt->end = s.pos;
+    rt->compact = s.compact;
+    if (!whole)
+        return 0;
     while (s.pos < len && is_ws(s.b[s.pos]))
         s.pos++;
     if (s.pos != len)
-        return unexpected(&s, "the end of the record (one JSON object only)");
-    rt->compact = s.compact;
+        return unexpected(&s, "the end of the text (one JSON object only)");
     return 0;
 }
 
-size_t sx_rtext_compact(const sx_rtext *rt, const char *text, char *out)
+size_t siphon_json_object_compact(const siphon_json_object *rt, const char *text, char *out)
 {
     size_t o = 0;
     const unsigned char *b = (const unsigned char *)text;
@@ -565,7 +640,7 @@ size_t sx_rtext_compact(const sx_rtext *rt, const char *text, char *out)
     return o;
 }
 
-void sx_rtext_free(sx_rtext *rt)
+void siphon_json_object_free(siphon_json_object *rt)
 {
     free(rt->members);
     rt->members = NULL;

@@ -1,5 +1,7 @@
 /*
- * test_record_text.c: the host's scanner of records emitted as text.
+ * test_json_scan.c: libsiphon-util's object scanner, which the host applies
+ * to every record emitted as text and the Dinamize plugins to every item of
+ * a page.
  *
  * Its promise: it accepts a text exactly when jansson would parse it into an
  * object (so a sink handed the text could have been handed the tree), and
@@ -13,11 +15,11 @@
 
 #include <criterion/criterion.h>
 
-#include "record_text.h"
+#include <siphon/siphon-json.h>
 
-static int scan(sx_rtext *rt, const char *text)
+static int scan(siphon_json_object *rt, const char *text)
 {
-    return sx_rtext_scan(rt, text, strlen(text));
+    return siphon_json_object_scan(rt, text, strlen(text), 1);
 }
 
 static int jansson_accepts(const char *text, size_t n)
@@ -28,28 +30,28 @@ static int jansson_accepts(const char *text, size_t n)
     return ok;
 }
 
-Test(record_text, reports_each_top_level_member)
+Test(json_scan, reports_each_top_level_member)
 {
-    sx_rtext rt = {0};
+    siphon_json_object rt = {0};
     const char *text = " {\"code\":\"1\", \"n\":-12.5e3,\"t\":true,\"f\":false,\"z\":null,"
                        "\"o\":{\"a\":[1,{\"b\":\"}\"}]},\"a\":[],\"k\\u0065y\":\"v\\\"w\"}\n";
     cr_assert_eq(scan(&rt, text), 0, "%s", rt.error);
     cr_assert_eq(rt.n_members, 8);
     struct { const char *key; int kind; const char *value; int key_esc, val_esc; } want[] = {
-        {"code", SX_RT_STRING, "\"1\"", 0, 0},
-        {"n", SX_RT_NUMBER, "-12.5e3", 0, 0},
-        {"t", SX_RT_TRUE, "true", 0, 0},
-        {"f", SX_RT_FALSE, "false", 0, 0},
-        {"z", SX_RT_NULL, "null", 0, 0},
-        {"o", SX_RT_OBJECT, "{\"a\":[1,{\"b\":\"}\"}]}", 0, 0},
-        {"a", SX_RT_ARRAY, "[]", 0, 0},
-        {"k\\u0065y", SX_RT_STRING, "\"v\\\"w\"", 1, 1},
+        {"code", SIPHON_JSON_STRING, "\"1\"", 0, 0},
+        {"n", SIPHON_JSON_NUMBER, "-12.5e3", 0, 0},
+        {"t", SIPHON_JSON_TRUE, "true", 0, 0},
+        {"f", SIPHON_JSON_FALSE, "false", 0, 0},
+        {"z", SIPHON_JSON_NULL, "null", 0, 0},
+        {"o", SIPHON_JSON_OBJECT, "{\"a\":[1,{\"b\":\"}\"}]}", 0, 0},
+        {"a", SIPHON_JSON_ARRAY, "[]", 0, 0},
+        {"k\\u0065y", SIPHON_JSON_STRING, "\"v\\\"w\"", 1, 1},
     };
     for (size_t i = 0; i < 8; i++) {
-        const sx_rtext_member *m = &rt.members[i];
+        const siphon_json_member *m = &rt.members[i];
         cr_assert_eq(m->key_len, strlen(want[i].key), "member %zu", i);
         cr_assert_eq(memcmp(text + m->key_off, want[i].key, m->key_len), 0, "member %zu", i);
-        cr_assert_eq(m->val_kind, want[i].kind, "member %zu", i);
+        cr_assert_eq(m->kind, want[i].kind, "member %zu", i);
         cr_assert_eq(m->val_len, strlen(want[i].value), "member %zu", i);
         cr_assert_eq(memcmp(text + m->val_off, want[i].value, m->val_len), 0, "member %zu", i);
         cr_assert_eq(m->key_escaped, want[i].key_esc, "member %zu", i);
@@ -58,12 +60,12 @@ Test(record_text, reports_each_top_level_member)
     cr_assert_eq(rt.start, 1);
     cr_assert_eq(text[rt.end - 1], '}');
     cr_assert_eq(rt.compact, 0);
-    sx_rtext_free(&rt);
+    siphon_json_object_free(&rt);
 }
 
-Test(record_text, refuses_what_is_not_one_object_and_says_where)
+Test(json_scan, refuses_what_is_not_one_object_and_says_where)
 {
-    sx_rtext rt = {0};
+    siphon_json_object rt = {0};
     const char *bad[] = {
         "", "[]", "\"text\"", "12", "null", "{", "{\"a\":1", "{\"a\":1}{}", "{\"a\":1} x",
         "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}",
@@ -75,15 +77,16 @@ Test(record_text, refuses_what_is_not_one_object_and_says_where)
         cr_assert_eq(scan(&rt, bad[i]), -1, "accepted <%s>", bad[i]);
         cr_assert_neq(rt.error[0], '\0', "no reason for <%s>", bad[i]);
         cr_assert_not_null(strstr(rt.error, "byte"), "<%s>: %s names no byte", bad[i], rt.error);
+        cr_assert_neq(rt.status, SIPHON_JSON_OK);
         cr_assert_eq(jansson_accepts(bad[i], strlen(bad[i])), 0, "jansson accepts <%s>", bad[i]);
     }
     cr_assert_eq(scan(&rt, "{\"a\":\"\\u0000 in a value\"}"), 0, "%s", rt.error);
-    sx_rtext_free(&rt);
+    siphon_json_object_free(&rt);
 }
 
-Test(record_text, nesting_is_limited_like_jansson)
+Test(json_scan, nesting_is_limited_like_jansson)
 {
-    sx_rtext rt = {0};
+    siphon_json_object rt = {0};
     /* jansson accepts 2048 levels (the record itself counts) and no more */
     for (int depth = 2047; depth <= 2049; depth++) {
         size_t n = 0;
@@ -96,12 +99,12 @@ Test(record_text, nesting_is_limited_like_jansson)
         for (int i = 1; i < depth; i++)
             text[n++] = ']';
         text[n++] = '}';
-        int ours = sx_rtext_scan(&rt, text, n) == 0;
+        int ours = siphon_json_object_scan(&rt, text, n, 1) == 0;
         cr_assert_eq(ours, jansson_accepts(text, n), "depth %d: scanner %d (%s)", depth, ours,
                      rt.error);
         free(text);
     }
-    sx_rtext_free(&rt);
+    siphon_json_object_free(&rt);
 }
 
 static uint64_t rng_next(uint64_t *state)
@@ -113,7 +116,7 @@ static uint64_t rng_next(uint64_t *state)
     return *state = x;
 }
 
-Test(record_text, accepts_exactly_what_jansson_parses_into_an_object)
+Test(json_scan, accepts_exactly_what_jansson_parses_into_an_object)
 {
     static const char *const corpus[] = {
         "{\"code\":\"1\",\"email\":\"a@b.c\",\"custom_fields\":{\"cmp4\":\"S\xc3\xa3o\",\"cmp5\":"
@@ -126,7 +129,7 @@ Test(record_text, accepts_exactly_what_jansson_parses_into_an_object)
     uint64_t seed = 0xC2B2AE3D27D4EB4Full;
     char buf[512];
     size_t checked = 0, accepted = 0;
-    sx_rtext rt = {0};
+    siphon_json_object rt = {0};
     for (int round = 0; round < 30000; round++) {
         const char *base = corpus[rng_next(&seed) % (sizeof corpus / sizeof corpus[0])];
         size_t n = strlen(base);
@@ -150,7 +153,7 @@ Test(record_text, accepts_exactly_what_jansson_parses_into_an_object)
             }
         }
         buf[n] = '\0';
-        int ours = sx_rtext_scan(&rt, buf, n) == 0;
+        int ours = siphon_json_object_scan(&rt, buf, n, 1) == 0;
         json_error_t e;
         json_t *tree = json_loadb(buf, n, JSON_ALLOW_NUL, &e);
         int theirs = json_is_object(tree);
@@ -162,7 +165,7 @@ Test(record_text, accepts_exactly_what_jansson_parses_into_an_object)
             cr_assert_eq(rt.n_members >= json_object_size(tree), 1);
             /* the compact text is the same object */
             char *compact = malloc(rt.end - rt.start + 1);
-            size_t clen = sx_rtext_compact(&rt, buf, compact);
+            size_t clen = siphon_json_object_compact(&rt, buf, compact);
             json_t *again = json_loadb(compact, clen, JSON_ALLOW_NUL, NULL);
             cr_assert(json_equal(tree, again), "compact form of <%s> is <%.*s>", buf, (int)clen,
                       compact);
@@ -177,20 +180,47 @@ Test(record_text, accepts_exactly_what_jansson_parses_into_an_object)
     }
     cr_assert_gt(accepted, checked / 50);
     cr_assert_lt(accepted, checked - checked / 50);
-    sx_rtext_free(&rt);
+    siphon_json_object_free(&rt);
 }
 
-Test(record_text, compact_text_has_no_space_outside_strings)
+Test(json_scan, compact_text_has_no_space_outside_strings)
 {
-    sx_rtext rt = {0};
+    siphon_json_object rt = {0};
     const char *text = "\t{ \"a\" :\n[ 1 , { \"b c\" : \" x \\\" y \" } ] ,\"d\":\r\"\" }  ";
     cr_assert_eq(scan(&rt, text), 0, "%s", rt.error);
     char out[128];
-    size_t n = sx_rtext_compact(&rt, text, out);
+    size_t n = siphon_json_object_compact(&rt, text, out);
     cr_assert_eq(n, strlen("{\"a\":[1,{\"b c\":\" x \\\" y \"}],\"d\":\"\"}"));
     cr_assert_eq(memcmp(out, "{\"a\":[1,{\"b c\":\" x \\\" y \"}],\"d\":\"\"}", n), 0, "%.*s",
                  (int)n, out);
     cr_assert_eq(scan(&rt, "{\"a\":[1,2],\"b\":{}}"), 0);
     cr_assert_eq(rt.compact, 1);
-    sx_rtext_free(&rt);
+    siphon_json_object_free(&rt);
+}
+
+Test(json_scan, valid_json_jansson_cannot_hold_is_unsupported_not_malformed)
+{
+    siphon_json_object rt = {0};
+    const char *unsupported[] = {"{\"a\":99999999999999999999}", "{\"a\":1e400}",
+                                 "{\"\\u0000\":1}"};
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(scan(&rt, unsupported[i]), -1);
+        cr_assert_eq(rt.status, SIPHON_JSON_UNSUPPORTED, "<%s>: %s", unsupported[i], rt.error);
+    }
+    cr_assert_eq(scan(&rt, "{\"a\":"), -1);
+    cr_assert_eq(rt.status, SIPHON_JSON_MALFORMED);
+    siphon_json_object_free(&rt);
+}
+
+Test(json_scan, a_partial_scan_stops_after_the_object)
+{
+    siphon_json_object rt = {0};
+    const char *text = "  {\"a\":[1,{\"}\":\"]\"}]} , {\"b\":2}]";
+    cr_assert_eq(siphon_json_object_scan(&rt, text, strlen(text), 0), 0, "%s", rt.error);
+    cr_assert_eq(rt.start, 2);
+    cr_assert_eq(rt.end, strlen("  {\"a\":[1,{\"}\":\"]\"}]}"));
+    cr_assert_eq(rt.n_members, 1);
+    cr_assert_eq(siphon_json_object_scan(&rt, text, strlen(text), 1), -1);
+    cr_assert_not_null(strstr(rt.error, "one JSON object only"), "%s", rt.error);
+    siphon_json_object_free(&rt);
 }
