@@ -218,6 +218,38 @@ Test(http, answers_the_first_good_reply_and_sends_what_was_asked)
     rig_stop(&r);
 }
 
+Test(http, a_large_body_arrives_whole_in_a_buffer_of_its_declared_length)
+{
+    /* A page of contacts is megabytes: the buffer is sized once from
+     * Content-Length instead of doubling past it (peak memory, copies). */
+    const size_t n = 3 * 1024 * 1024 + 17;
+    char *page = malloc(n);
+    cr_assert_not_null(page);
+    memcpy(page, "ok:", 3);
+    for (size_t i = 3; i < n; i++)
+        page[i] = (char)('a' + i % 26);
+    rig r;
+    rig_start(&r, NULL);
+    sxt_reply reply = {.body = page, .body_len = n};
+    sxt_httpd_push(r.server, "/big", &reply);
+    siphon_http_request req = {.struct_size = sizeof req, .path = "/big", .body = "{}",
+                               .classify = api_classify};
+    siphon_http_response resp = {.struct_size = sizeof resp};
+    sx_http_buffer body = {0};
+    char message[512];
+    int rc = sx_http_perform(r.http, &req, NULL, &body, &resp, NULL, message, sizeof message);
+    cr_assert_eq(rc, SIPHON_OK, "%s", message);
+    cr_assert_eq(body.len, n);
+    cr_assert_eq(resp.body_len, n);
+    cr_assert(memcmp(body.data, page, n) == 0, "the body arrived changed");
+    cr_assert_eq(body.data[n], '\0', "the body is terminated");
+    cr_assert_eq(body.cap, n + 1, "the buffer is not the body's size: %zu for %zu bytes",
+                 body.cap, n);
+    sx_http_buffer_free(&body);
+    free(page);
+    rig_stop(&r);
+}
+
 Test(http, request_without_body_is_a_get_and_a_404_is_fatal)
 {
     rig r;
