@@ -99,7 +99,7 @@ ninja -C "$build" >/dev/null
 
 if [ "$quick" = 1 ]; then
     contacts_args=(--contacts 200000 --repeat 1 --rss "10000 100000 1000000")
-    budget_args=(--window 3 --lists 20)
+    budget_args=(--window 6 --lists 20)
     sink_args=(--rows 20000 --repeat 1)
 else
     contacts_args=(--contacts 1000000 --repeat 3 --rss "10000 1000000 10000000")

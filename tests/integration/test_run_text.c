@@ -110,8 +110,8 @@ static void assert_texts(const json_t *got, const char *const *want, size_t n)
 static const char *const canonical[] = {
     "{\"id\":1,\"seq\":\"0001\",\"note\":\"plain\"}",
     "{\"id\":2,\"seq\":\"0002\",\"note\":\"S\xc3\xa3o Jo\xc3\xa3o \xf0\x9f\x8c\xbb\",\"n\":2.5}",
-    "{\"id\":3,\"seq\":\"0003\",\"note\":\"quote \\\" backslash \\\\ tab \\t newline \\n "
-    "bell \\u0007\",\"n\":-7}",
+    ("{\"id\":3,\"seq\":\"0003\",\"note\":\"quote \\\" backslash \\\\ tab \\t newline \\n "
+     "bell \\u0007\",\"n\":-7}"),
     "{\"id\":4,\"seq\":\"0004\",\"note\":null,\"n\":12}",
     "{}",
     "{\"id\":6,\"seq\":\"0006\",\"nested\":{\"a\":[1,{\"b\":null}],\"c\":\"}\"},\"note\":\"/\"}",

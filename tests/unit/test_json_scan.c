@@ -119,8 +119,8 @@ static uint64_t rng_next(uint64_t *state)
 Test(json_scan, accepts_exactly_what_jansson_parses_into_an_object)
 {
     static const char *const corpus[] = {
-        "{\"code\":\"1\",\"email\":\"a@b.c\",\"custom_fields\":{\"cmp4\":\"S\xc3\xa3o\",\"cmp5\":"
-        "null},\"optout\":false,\"n\":12}",
+        ("{\"code\":\"1\",\"email\":\"a@b.c\",\"custom_fields\":{\"cmp4\":\"S\xc3\xa3o\",\"cmp5\":"
+         "null},\"optout\":false,\"n\":12}"),
         "{\"list\":[1, 2.5, -3e7, true, false, null, \"\\u00e9\\ud83d\\ude00\", {\"k\": []}]}",
         "{\"s\":\"S\xc3\xa3o \xe2\x82\xac \xf0\x9f\x98\x80\",\"n\":9223372036854775807}",
         "{ \"deep\" : [[[[{\"x\":[{}]}]]]] , \"e\":1E-5,\"z\":-0.0 }",
