@@ -111,6 +111,11 @@ int sx_json_to_bool(const json_t *v, int *out)
 
 void sx_json_describe(const json_t *v, int reveal, char *out, size_t cap)
 {
+    /* A member that is not there: json_typeof would read through NULL. */
+    if (v == NULL) {
+        snprintf(out, cap, "nothing");
+        return;
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT: snprintf(out, cap, "an object"); return;
     case JSON_ARRAY: snprintf(out, cap, "an array"); return;
