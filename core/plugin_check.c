@@ -54,7 +54,9 @@ int sx_utf8_is_valid(const char *text)
 /*
  * Plugin text quoted in a message: a refused plugin is untrusted, so its
  * strings are cut short and control bytes escaped before they reach a
- * terminal.
+ * terminal. Bytes past ASCII are escaped too: the text may not be UTF-8 (or
+ * be cut inside a character), and the message goes into JSON output
+ * (`siphon plugins --json`), which only takes UTF-8.
  */
 static const char *shown(const char *s, char *buf, size_t cap)
 {
@@ -70,7 +72,7 @@ static const char *shown(const char *s, char *buf, size_t cap)
             n += 3;
             break;
         }
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
             n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
         } else {
             buf[n++] = (char)c;

@@ -28,7 +28,9 @@ static int refuse(char *why, size_t cap, const char *fmt, ...)
     return SX_ADMIT_REFUSED;
 }
 
-/* JSON text of a plugin's default for a message: shortened, no control bytes. */
+/* JSON text of a plugin's default for a message: shortened, no control bytes,
+ * and ASCII only (the text may not be UTF-8, or be cut inside a character,
+ * and refusals go into JSON output). */
 static const char *shown_json(const char *s, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -39,7 +41,7 @@ static const char *shown_json(const char *s, char *buf, size_t cap)
             break;
         }
         unsigned char c = (unsigned char)s[i];
-        buf[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        buf[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
     }
     buf[n] = '\0';
     return buf;
