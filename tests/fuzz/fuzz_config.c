@@ -1,0 +1,293 @@
+/*
+ * fuzz_config.c: the config file (core/config.c, option_value.c,
+ * host_options.c), loaded and resolved against a Dinamize-shaped registry
+ * built in memory (tests/unit/fake_registry.c).
+ *
+ * Input: a config file, optionally preceded by directive lines:
+ *   #sink=NAME           resolve with --sink NAME
+ *   #env NAME=VALUE      set one of the registry's environment overlays
+ *                        (SXT_DINAMIZE_PASSWORD, SXT_DINAMIZE_RPM,
+ *                        SXT_DINAMIZE_HEADERS)
+ *   #cred NAME=VALUE     a file NAME in $CREDENTIALS_DIRECTORY
+ *
+ * Invariants:
+ *  - every error is a config error naming the file (or, for --sink, the
+ *    flag), and shows no secret: neither one the host registered, nor a
+ *    value of a secret option (raw or JSON-escaped) once the host knows
+ *    which options are secret;
+ *  - after resolution every typed option reads back typed (an int option
+ *    an integer, a choice one of its choices, ...);
+ *  - resolving a resolved config again changes nothing;
+ *  - the masked config (`siphon about`) shows no secret.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "fake_registry.h"
+#include "fuzz_support.h"
+#include "mask.h"
+#include "proc.h"
+
+static const char *const ENV_NAMES[] = {"SXT_DINAMIZE_PASSWORD", "SXT_DINAMIZE_RPM",
+                                        "SXT_DINAMIZE_HEADERS", NULL};
+
+typedef struct directives {
+    char sink[64];
+    int has_sink;
+    json_t *secrets; /* values given through env and credential files */
+    int has_creds;
+} directives;
+
+static int allowed_env(const char *name)
+{
+    for (size_t i = 0; ENV_NAMES[i] != NULL; i++)
+        if (strcmp(ENV_NAMES[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The overlays that carry a secret option: its environment variable, and
+ * credential files named after it or after the option. */
+static int is_secret_source(const char *name)
+{
+    static const char *const names[] = {"SXT_DINAMIZE_PASSWORD", "password", "api_pin", "token",
+                                        NULL};
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int plain_name(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+static void directive(void *user, const char *line)
+{
+    directives *d = user;
+    if (strncmp(line, "sink=", 5) == 0) {
+        snprintf(d->sink, sizeof d->sink, "%s", line + 5);
+        d->has_sink = 1;
+        return;
+    }
+    int is_env = strncmp(line, "env ", 4) == 0, is_cred = strncmp(line, "cred ", 5) == 0;
+    if (!is_env && !is_cred)
+        return;
+    char *copy = strdup(line + (is_env ? 4 : 5));
+    char *eq = copy ? strchr(copy, '=') : NULL;
+    if (eq != NULL) {
+        *eq = '\0';
+        const char *name = copy, *value = eq + 1;
+        if (is_env && allowed_env(name)) {
+            setenv(name, value, 1);
+            if (is_secret_source(name))
+                json_array_append_new(d->secrets, json_string(value));
+        } else if (is_cred && plain_name(name)) {
+            const char *dir = sxt_fuzz_path("credentials");
+            mkdir(dir, 0700);
+            char path[700];
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            sxt_fuzz_write(path, value, strlen(value));
+            setenv("CREDENTIALS_DIRECTORY", dir, 1);
+            d->has_creds = 1;
+            if (is_secret_source(name))
+                json_array_append_new(d->secrets, json_string(value));
+        }
+    }
+    free(copy);
+}
+
+static void forget_directives(directives *d)
+{
+    for (size_t i = 0; ENV_NAMES[i] != NULL; i++)
+        unsetenv(ENV_NAMES[i]);
+    if (d->has_creds)
+        sxt_rmtree(sxt_fuzz_path("credentials"));
+    unsetenv("CREDENTIALS_DIRECTORY");
+    json_decref(d->secrets);
+}
+
+/* The value of a secret as the mask sees it: strings as they are, numbers
+ * as their JSON text. */
+static void add_secret(json_t *secrets, const json_t *v)
+{
+    if (json_is_string(v)) {
+        json_array_append(secrets, (json_t *)v);
+    } else if (json_is_number(v)) {
+        char *text = json_dumps(v, JSON_ENCODE_ANY);
+        if (text != NULL)
+            json_array_append_new(secrets, json_string(text));
+        free(text);
+    }
+}
+
+/* Every value the file gives a secret option, wherever the host reads
+ * secrets from: the top level, "streams" entries, the sink object. */
+static void file_secrets(const json_t *root, const sx_registry *reg, json_t *secrets)
+{
+    static const char *const top[] = {"password", "api_pin", NULL};
+    for (size_t i = 0; top[i] != NULL; i++) {
+        add_secret(secrets, json_object_get(root, top[i]));
+        const char *name;
+        const json_t *conf;
+        json_object_foreach((json_t *)json_object_get(root, "streams"), name, conf)
+            add_secret(secrets, json_object_get(conf, top[i]));
+    }
+    add_secret(secrets, json_object_get(json_object_get(root, "sink"), "token"));
+    (void)reg;
+}
+
+static void check_error(const sx_error *err, const char *label, const directives *d,
+                        const json_t *secrets, int host_knows_secrets)
+{
+    SXT_FUZZ_CHECK(err->exit_code == SX_EXIT_CONFIG, "exit code %d: %s", err->exit_code,
+                   err->msg);
+    int named = strstr(err->msg, label) != NULL ||
+                (d->has_sink && strncmp(err->msg, "--sink: ", 8) == 0) ||
+                strncmp(err->msg, "environment variable ", 21) == 0 ||
+                strncmp(err->msg, "credential file ", 16) == 0;
+    SXT_FUZZ_CHECK(named, "the error does not say where: %s", err->msg);
+    SXT_FUZZ_CHECK(!sx_mask_contains_secret(err->msg), "a registered secret in: %s", err->msg);
+    if (host_knows_secrets)
+        sxt_fuzz_no_secret_in("an error", err->msg, secrets);
+}
+
+/* After resolution a typed option holds a value of its type. */
+static void check_typed(const siphon_option *o, const json_t *v, const char *where)
+{
+    if (v == NULL)
+        return;
+    int ok = 1;
+    switch (o->type) {
+    case SIPHON_OPT_INT: ok = json_is_integer(v); break;
+    case SIPHON_OPT_NUMBER: ok = json_is_number(v); break;
+    case SIPHON_OPT_BOOL: ok = json_is_boolean(v); break;
+    case SIPHON_OPT_STRING:
+        ok = json_is_string(v);
+        if (ok && o->choices != NULL) {
+            /* One of the choices, in its declared spelling. */
+            const char *s = json_string_value(v);
+            size_t n = strlen(s);
+            const char *hit = strstr(o->choices, s);
+            ok = 0;
+            while (hit != NULL && !ok) {
+                ok = n > 0 && (hit == o->choices || hit[-1] == '|') &&
+                     (hit[n] == '\0' || hit[n] == '|');
+                hit = strstr(hit + 1, s);
+            }
+        }
+        break;
+    default: break;
+    }
+    SXT_FUZZ_CHECK(ok, "%s option '%s' is not stored typed", where, o->name);
+}
+
+static void check_values(const sx_config *cfg, const sx_registry *reg)
+{
+    const sx_source *src = cfg->source;
+    for (size_t i = 0; i < src->options.n; i++)
+        check_typed(&src->options.items[i],
+                    sx_config_source_value(cfg, NULL, src->options.items[i].name), "source");
+    for (size_t s = 0; s < src->n_streams; s++) {
+        const sx_stream *st = src->streams[s];
+        for (size_t i = 0; i < src->options.n; i++)
+            check_typed(&src->options.items[i],
+                        sx_config_source_value(cfg, st, src->options.items[i].name), "stream");
+        for (size_t i = 0; i < st->options.n; i++)
+            check_typed(&st->options.items[i],
+                        sx_config_source_value(cfg, st, st->options.items[i].name), "stream");
+        const sx_options *hs = sx_host_stream_options();
+        for (size_t i = 0; i < hs->n; i++)
+            check_typed(&hs->items[i], sx_config_host_value(cfg, st->vt.base.name,
+                                                            hs->items[i].name), "host stream");
+    }
+    const sx_options *ht = sx_host_options();
+    for (size_t i = 0; i < ht->n; i++)
+        check_typed(&ht->items[i], sx_config_host_value(cfg, NULL, ht->items[i].name), "host");
+    for (size_t i = 0; i < cfg->sink->options.n; i++)
+        check_typed(&cfg->sink->options.items[i],
+                    sx_config_sink_value(cfg, cfg->sink->options.items[i].name), "sink");
+    (void)reg;
+}
+
+static sx_registry *registry(void)
+{
+    static sx_registry *reg;
+    if (reg == NULL)
+        reg = sxt_registry_dinamize_like();
+    return reg;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const sx_registry *reg = registry();
+    directives d = {.secrets = json_array()};
+    sxt_fuzz_directives(&data, &size, directive, &d);
+
+    const char *path = sxt_fuzz_path("config.json");
+    sxt_fuzz_write(path, data, size);
+    char label[600];
+    snprintf(label, sizeof label, "config file '%s'", path);
+
+    sx_config cfg;
+    sx_error err;
+    sx_error_clear(&err);
+    if (sx_config_load(&cfg, path, &err) != 0) {
+        check_error(&err, label, &d, d.secrets, 0);
+        goto done;
+    }
+    file_secrets(cfg.root, reg, d.secrets);
+    const char *override = d.has_sink ? d.sink : NULL;
+    if (sx_config_resolve(&cfg, reg, override, &err) != 0) {
+        check_error(&err, label, &d, d.secrets, cfg.source != NULL);
+        goto done;
+    }
+    check_values(&cfg, reg);
+
+    /* Resolving again is a no-op: values are already typed. */
+    json_t *first = json_deep_copy(cfg.root);
+    SXT_FUZZ_CHECK(sx_config_resolve(&cfg, reg, override, &err) == 0, "second resolve: %s",
+                   err.msg);
+    SXT_FUZZ_CHECK(json_equal(first, cfg.root), "resolving twice changes the config");
+    json_decref(first);
+
+    if (sx_config_require(&cfg, &err) != 0)
+        check_error(&err, label, &d, d.secrets, 1);
+    sx_error_clear(&err);
+
+    json_t *masked = sx_config_masked(&cfg);
+    char *shown = json_dumps(masked, JSON_COMPACT);
+    SXT_FUZZ_CHECK(shown != NULL, "the masked config does not print");
+    SXT_FUZZ_CHECK(!sx_mask_contains_secret(shown), "a registered secret in about: %s", shown);
+    sxt_fuzz_no_secret_in("the masked config", shown, d.secrets);
+    free(shown);
+    json_decref(masked);
+
+    /* The selection the config asks for, as a run applies it. */
+    sx_catalog cat;
+    if (sx_catalog_default(&cat, cfg.source, &err) == 0) {
+        if (sx_catalog_apply_config(&cat, &cfg, &err) != 0) {
+            SXT_FUZZ_CHECK(err.exit_code == SX_EXIT_CONFIG, "%s", err.msg);
+            SXT_FUZZ_CHECK(!sx_mask_contains_secret(err.msg), "a registered secret in: %s",
+                           err.msg);
+        }
+        sx_catalog_free(&cat);
+    }
+
+done:
+    sx_config_free(&cfg);
+    forget_directives(&d);
+    sxt_fuzz_end_input();
+    return 0;
+}
