@@ -83,6 +83,19 @@ static const char *shown(const char *s, char *buf, size_t cap)
     return buf;
 }
 
+/* jansson's message about plugin text, which quotes that text raw: control
+ * bytes and bytes past ASCII become '?', as in shown(). */
+static const char *parser_message(const char *text, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *text != '\0' && n + 1 < cap; text++) {
+        unsigned char c = (unsigned char)*text;
+        buf[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static int check_text_field(const char *field, const char *value, char *why, size_t cap)
 {
     if (value == NULL)
@@ -207,10 +220,11 @@ static int build_source(const siphon_source *decl, sx_source **out, char *why, s
 static int parse_schema(const char *text, json_t **out, char *why, size_t cap)
 {
     json_error_t e;
+    char q[sizeof e.text];
     json_t *schema = json_loads(text, JSON_REJECT_DUPLICATES, &e);
     if (schema == NULL)
-        return refuse(why, cap, "schema_json does not parse: %s (line %d, column %d)", e.text,
-                      e.line, e.column);
+        return refuse(why, cap, "schema_json does not parse: %s (line %d, column %d)",
+                      parser_message(e.text, q, sizeof q), e.line, e.column);
     if (!json_is_object(schema)) {
         static const char *const type_names[] = {"an object", "an array", "a string", "an integer",
                                                  "a real", "true", "false", "null"};

@@ -234,9 +234,13 @@ static int parse_default(sx_options *out, size_t i, char *why, size_t cap)
                                                       : shown_json(o->default_json, q, sizeof q);
     json_error_t e;
     json_t *raw = json_loads(o->default_json, JSON_DECODE_ANY, &e);
+    char qe[128];
+    /* jansson's message quotes the token where it stopped, raw bytes and
+     * all: it is plugin text like the default itself. */
     if (raw == NULL)
         return refuse(why, cap, "option '%s': default_json '%s' does not parse: %s", o->name, text,
-                      (o->flags & SIPHON_OPT_SECRET) ? "invalid JSON" : e.text);
+                      (o->flags & SIPHON_OPT_SECRET) ? "invalid JSON"
+                                                     : shown_json(e.text, qe, sizeof qe));
     json_t *fit = fit_default(o->type, raw);
     json_decref(raw);
     if (fit == NULL)
