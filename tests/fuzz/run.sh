@@ -81,7 +81,8 @@ summarise() {
     status=$(cat "$log.status")
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
-    last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
+    # Status lines may quote fuzzed bytes (DE: "..."): keep the printable.
+    last=$(grep -aE '^#[0-9]+' "$log" | tail -n 1 | tr -cd '[:print:]' || true)
     cov=$(echo "$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
     ft=$(echo "$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
     corp=$(echo "$last" | sed -n 's/.* corp: \([0-9]*\).*/\1/p')
