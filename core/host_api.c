@@ -294,11 +294,38 @@ static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
     if (job->replication_key != NULL)
         track_bookmark(ctx->task, job->replication_key, record);
     sx_catalog_filter_record(job->entry, record);
+    if (job->map != NULL) {
+        int keep = sx_stream_map_apply(job->map, record, ctx->error, sizeof ctx->error);
+        if (keep <= 0) {
+            json_decref(record);
+            return keep == 0 ? SIPHON_OK : SIPHON_E_INVALID;
+        }
+    }
     ctx->task->records++;
     atomic_fetch_add(&job->records, 1);
     sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .value = record,
                   .extracted_ms = sx_now_ms()};
     return ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
+}
+
+/* Records as text. For now the host builds the tree here; a sink that takes
+ * text (SIPHON_CAP_RAW_RECORDS) will be handed the text itself once the
+ * record path carries it. */
+static int api_emit_raw(siphon_ctx *ctx, const char *json, size_t len)
+{
+    if (ctx == NULL || json == NULL)
+        return SIPHON_E_INVALID;
+    json_error_t e;
+    json_t *record = json_loadb(json, len, 0, &e);
+    if (!json_is_object(record)) {
+        json_decref(record);
+        snprintf(ctx->error, sizeof ctx->error,
+                 "plugin '%s' emitted record text that is not one JSON object (%s)",
+                 ctx->stream ? ctx->stream->plugin->desc->name : "?",
+                 record == NULL ? e.text : "another JSON value");
+        return SIPHON_E_INVALID;
+    }
+    return api_emit_record(ctx, NULL, record);
 }
 
 /* The bookmark a partition may commit now: the highest value seen, bounded
@@ -432,6 +459,7 @@ static const siphon_host_api host_api = {
     .now_ms = api_now_ms,
     .monotonic_ms = api_monotonic_ms,
     .should_stop = api_should_stop,
+    .emit_raw = api_emit_raw,
 };
 
 const siphon_host_api *sx_host_api(void)

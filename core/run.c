@@ -79,6 +79,31 @@ static int load_state(sx_run *run, sx_error *err)
     return run->input_state ? 0 : -1;
 }
 
+/* The stream maps must name real streams (a typo would leave personal data
+ * unmapped without a word), and native functions load once, before any
+ * record flows. */
+static int load_transforms(sx_run *run, sx_error *err)
+{
+    const sx_source *src = run->config.source;
+    const char **names = calloc(src->n_streams ? src->n_streams : 1, sizeof *names);
+    if (names == NULL) {
+        sx_error_set(err, SX_EXIT_FAILURE, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < src->n_streams; i++)
+        names[i] = src->streams[i]->vt.base.name;
+    int rc = sx_stream_maps_check_streams(run->config.root, names, src->n_streams, err);
+    free(names);
+    if (rc != 0)
+        return -1;
+    int allowed = 0;
+    const json_t *allow = sx_config_host_value(&run->config, NULL, "allow_native_transforms");
+    if (allow != NULL)
+        sx_json_to_bool(allow, &allowed);
+    return sx_functions_load(sx_config_host_value(&run->config, NULL, "transforms"), allowed,
+                             &run->functions, err);
+}
+
 /* The schema the sink sees: the catalog's, less deselected properties. */
 static json_t *effective_schema(const sx_catalog_entry *e)
 {
@@ -167,9 +192,10 @@ int sx_run_open(sx_run *run, const sx_run_options *opts, sx_error *err)
         json_string_value(sx_config_host_value(&run->config, NULL, "log_level")));
     if (level > 0)
         sx_log_set_level(level);
+    sx_stream_maps_register_secrets(run->config.root);
     if (sx_config_require(&run->config, err) != 0)
         return -1;
-    if (load_catalog(run, err) != 0)
+    if (load_catalog(run, err) != 0 || load_transforms(run, err) != 0)
         return -1;
 
     run->n_workers = (size_t)host_int(run, NULL, "workers", 4);
@@ -271,9 +297,42 @@ static int discover_schemas(sx_run *run, sx_error *err)
     return 0;
 }
 
+/* Compiles a job's stream map and takes from it what the sink sees: the
+ * output name, schema, key properties and replication key. */
+static int plan_output(sx_run *run, sx_job *job, sx_error *err)
+{
+    json_decref(job->schema);
+    job->schema = effective_schema(job->entry);
+    job->output = job->name;
+    job->output_keys = job->stream->vt.key_properties;
+    job->output_rk = job->replication_key;
+    if (sx_stream_map_build(run->config.root, job->name, job->schema, job->output_keys,
+                            run->functions, &job->map, err) != 0)
+        return -1;
+    if (job->map == NULL)
+        return 0;
+    json_decref(job->schema);
+    job->schema = sx_stream_map_schema(job->map);
+    if (sx_stream_map_alias(job->map) != NULL)
+        job->output = sx_stream_map_alias(job->map);
+    job->output_keys = sx_stream_map_key_properties(job->map);
+    if (job->replication_key != NULL)
+        job->output_rk = sx_stream_map_output_name(job->map, job->replication_key);
+    for (size_t k = 0; k < run->n_jobs; k++) {
+        if (&run->jobs[k] != job && run->jobs[k].output != NULL &&
+            strcmp(run->jobs[k].output, job->output) == 0) {
+            sx_error_set(err, SX_EXIT_CONFIG,
+                         "stream_maps: streams '%s' and '%s' would both write '%s'",
+                         run->jobs[k].name, job->name, job->output);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* A stream another selected stream needs as its parent is read once, in
  * full, and shared; its own job then serves its records from that cache. */
-static void plan_cache_use(sx_run *run)
+static int plan_cache_use(sx_run *run, sx_error *err)
 {
     for (size_t i = 0; i < run->n_jobs; i++) {
         sx_job *job = &run->jobs[i];
@@ -284,9 +343,10 @@ static void plan_cache_use(sx_run *run)
                 needed = p == job->stream;
         }
         job->from_cache = needed;
-        json_decref(job->schema);
-        job->schema = effective_schema(job->entry);
+        if (plan_output(run, job, err) != 0)
+            return -1;
     }
+    return 0;
 }
 
 void sx_run_request_stop(sx_run *run)
@@ -315,9 +375,8 @@ static int exit_code(sx_run *run)
 
 int sx_run_execute(sx_run *run, sx_error *err)
 {
-    if (discover_schemas(run, err) != 0)
+    if (discover_schemas(run, err) != 0 || plan_cache_use(run, err) != 0)
         return err->exit_code;
-    plan_cache_use(run);
     sx_progress_start(run);
     int rc = sx_jobs_start(run, err);
     if (rc == 0)
@@ -341,12 +400,14 @@ void sx_run_close(sx_run *run)
     }
     for (size_t i = 0; i < run->n_jobs; i++) {
         sx_job *job = &run->jobs[i];
+        sx_stream_map_free(job->map);
         json_decref(job->schema);
         json_decref(job->warned_keys);
         json_decref(job->full_bookmarks);
         pthread_mutex_destroy(&job->lock);
     }
     free(run->jobs);
+    sx_functions_free(run->functions);
     for (size_t i = 0; i < run->n_related; i++)
         json_decref(run->related[i].records);
     free(run->related);

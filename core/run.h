@@ -26,6 +26,7 @@
 #include "queue.h"
 #include "registry.h"
 #include "state.h"
+#include "transform.h"
 
 typedef struct sx_run sx_run;
 typedef struct sx_job sx_job;
@@ -75,6 +76,10 @@ struct sx_job {
     const char *replication_key; /* NULL when the stream has none */
     json_t *schema;              /* the schema the sink sees (owned) */
     int from_cache;              /* records come from the related cache */
+    sx_stream_map *map;          /* the stream's map (stream_maps), or NULL */
+    const char *output;          /* the name the sink sees: the map's alias, else name */
+    const char *const *output_keys;  /* key properties the sink sees */
+    const char *output_rk;       /* replication key the sink sees (NULL: mapped away) */
 
     atomic_uint_fast64_t records;
     atomic_uint_fast64_t requests;
@@ -173,6 +178,7 @@ struct sx_run {
 
     sx_job *jobs;
     size_t n_jobs;
+    sx_functions *functions;     /* native functions of "transforms" */
 
     sx_sink *sink;
     void *sink_self;

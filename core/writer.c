@@ -113,10 +113,10 @@ static int on_begin(writer *w, sx_job *job)
     sx_run *run = w->run;
     siphon_stream_desc desc = {
         .struct_size = sizeof desc,
-        .stream = job->name,
+        .stream = job->output,
         .schema = job->schema,
-        .key_properties = job->stream->vt.key_properties,
-        .replication_key = job->replication_key,
+        .key_properties = job->output_keys,
+        .replication_key = job->output_rk,
         .mode = (uint32_t)job->mode,
         .version = job->mode == SIPHON_SYNC_FULL_TABLE ? job->version : 0,
     };
@@ -124,7 +124,7 @@ static int on_begin(writer *w, sx_job *job)
     int rc = w->vt->begin_stream(run->sink_self, &desc);
     sx_crash_leave();
     if (rc != SIPHON_OK)
-        return sink_failed(w, "begin_stream", job->name);
+        return sink_failed(w, "begin_stream", job->output);
     job->begun = 1;
     return 0;
 }
@@ -134,7 +134,7 @@ static int on_record(writer *w, sx_msg *m)
     sx_run *run = w->run;
     siphon_record rec = {
         .struct_size = sizeof rec,
-        .stream = m->job->name,
+        .stream = m->job->output,
         .record = m->value,
         .extracted_at_ms = m->extracted_ms,
         .version = m->job->mode == SIPHON_SYNC_FULL_TABLE ? m->job->version : 0,
@@ -145,7 +145,7 @@ static int on_record(writer *w, sx_msg *m)
     json_decref(m->value);
     m->value = NULL;
     if (rc != SIPHON_OK)
-        return sink_failed(w, "write_record", m->job->name);
+        return sink_failed(w, "write_record", m->job->output);
     w->since_commit++;
     return maybe_commit(w, 0);
 }
@@ -186,11 +186,11 @@ static int on_end(writer *w, sx_job *job)
         return 0;
     int complete = job->status == SIPHON_OK;
     sx_crash_enter(run->sink->plugin, run->sink->vt.base.name, "end_stream");
-    int rc = w->vt->end_stream(run->sink_self, job->name,
+    int rc = w->vt->end_stream(run->sink_self, job->output,
                                complete ? SIPHON_END_COMPLETE : SIPHON_END_FAILED);
     sx_crash_leave();
     if (rc != SIPHON_OK)
-        return sink_failed(w, "end_stream", job->name);
+        return sink_failed(w, "end_stream", job->output);
     if (complete && job->mode == SIPHON_SYNC_FULL_TABLE) {
         /* The table now holds exactly this run's rows: bookmarks restart from
          * what it read, and the next additional full sync counts from now. */

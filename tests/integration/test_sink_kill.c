@@ -77,12 +77,16 @@ static char *table_digest(const target *t)
  * all of them), so the test can prove its kill points landed mid-sync. */
 static int check_invariants(const target *t, int point)
 {
-    char *has_state = query(t, "SELECT COUNT(*) FROM _siphon_state");
-    if (has_state == NULL || strcmp(has_state, "0") == 0) {
-        free(has_state);
-        return 0; /* killed before the first commit: nothing stored yet */
-    }
+    /* killed before the first commit: nothing (maybe not even the table) yet */
+    char *tables = query(t, t->pg ? "SELECT COUNT(*) FROM pg_tables WHERE tablename = '_siphon_state'"
+                                  : "SELECT COUNT(*) FROM sqlite_master WHERE name = '_siphon_state'");
+    int has_table = tables != NULL && strcmp(tables, "1") == 0;
+    free(tables);
+    char *has_state = has_table ? query(t, "SELECT COUNT(*) FROM _siphon_state") : NULL;
+    int stored = has_state != NULL && strcmp(has_state, "0") != 0;
     free(has_state);
+    if (!stored)
+        return 0;
     char *state = query(t, "SELECT state FROM _siphon_state");
     json_t *st = json_loads(state, 0, NULL);
     cr_assert_not_null(st, "kill point %d: the stored state is not JSON: %s", point, state);

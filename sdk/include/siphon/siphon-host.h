@@ -199,6 +199,21 @@ typedef struct siphon_host_api {
      * SIPHON_E_CANCELLED promptly. */
     int (*should_stop)(siphon_ctx *ctx);
 
+    /* --- records as text --- [ctx: stream] */
+
+    /*
+     * Hands one record to the host as JSON text: exactly one JSON object in
+     * UTF-8, borrowed for the call. The host treats it as emit_record does
+     * (parent codes added, bookmark tracked, drift noted), but when nothing
+     * downstream needs a tree (no deselected property, no stream map, a sink
+     * with SIPHON_CAP_RAW_RECORDS) the text travels to the sink as text and
+     * is never parsed into a tree: the fast path for large pages. Text that
+     * is not one JSON object is refused with SIPHON_E_INVALID. Use it only
+     * for records whose values already have the schema's types; otherwise
+     * build a tree and call emit_record.
+     */
+    int (*emit_raw)(siphon_ctx *ctx, const char *json, size_t len);
+
     /* New services go here, after the ones above, with a SIPHON_ABI_MINOR bump. */
 } siphon_host_api;
 

@@ -114,6 +114,10 @@ typedef enum siphon_kind {
 #define SIPHON_CAP_ATOMIC_REPLACE (UINT64_C(1) << 18)
 /* Sink: writes raw Singer messages and needs no schema-derived layout. */
 #define SIPHON_CAP_SCHEMALESS (UINT64_C(1) << 19)
+/* Sink: write_record accepts a record given as JSON text (siphon_record.json,
+ * with siphon_record.record NULL), so the host need not parse text a stream
+ * emitted with emit_raw. */
+#define SIPHON_CAP_RAW_RECORDS (UINT64_C(1) << 20)
 
 /* Option value types (siphon_option.type). */
 typedef enum siphon_option_type {
@@ -266,9 +270,15 @@ typedef struct siphon_stream_desc {
 typedef struct siphon_record {
     uint32_t struct_size;
     const char *stream;        /* the output name, as in begin_stream */
-    const json_t *record;      /* borrowed for the duration of the call */
+    /* borrowed for the duration of the call; NULL when the record comes as
+     * text (json below), which happens only to SIPHON_CAP_RAW_RECORDS sinks */
+    const json_t *record;
     int64_t extracted_at_ms;   /* wall clock when the record was emitted */
     int64_t version;           /* the table version for FULL_TABLE, else 0 */
+    /* The record as compact JSON text of one object, when record is NULL
+     * (not NUL-terminated; borrowed for the call). */
+    const char *json;
+    size_t json_len;
 } siphon_record;
 
 /* How a stream ended (siphon_sink_vtable.end_stream). */
