@@ -21,7 +21,7 @@ cd "$(dirname "$0")/../.."
 
 seconds=${1:-30}
 [ $# -gt 0 ] && shift
-all="config catalog state json_file plugin_desc envelope"
+all="config catalog state json_file plugin_desc stream_map envelope"
 harnesses=${*:-$all}
 jobs=${FUZZ_JOBS:-1}
 build=build-fuzz

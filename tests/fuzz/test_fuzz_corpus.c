@@ -53,3 +53,4 @@ Test(fuzz_corpus, catalog_inputs_replay_without_a_finding) { replay("catalog"); 
 Test(fuzz_corpus, state_inputs_replay_without_a_finding) { replay("state"); }
 Test(fuzz_corpus, json_file_inputs_replay_without_a_finding) { replay("json_file"); }
 Test(fuzz_corpus, plugin_descriptor_inputs_replay_without_a_finding) { replay("plugin_desc"); }
+Test(fuzz_corpus, stream_map_inputs_replay_without_a_finding) { replay("stream_map"); }
