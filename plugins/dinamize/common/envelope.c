@@ -1,0 +1,236 @@
+/*
+ * envelope.c: scanning the answer envelope in place (see envelope.h).
+ */
+#include "envelope.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Keys are compared unescaped; anything longer than this is none of ours. */
+#define KEY_CAP 256
+
+/* Whether an unescaped key equals name exactly. */
+static int key_is(const char *key, size_t key_len, const char *name)
+{
+    return name != NULL && strlen(name) == key_len && memcmp(key, name, key_len) == 0;
+}
+
+/* A string or number value as text into out; other kinds are skipped and
+ * leave *has unset. */
+static int scalar_text(dz_scanner *s, char *out, size_t cap, int *has)
+{
+    dz_json_kind kind = dz_scan_peek(s);
+    if (kind == DZ_JSON_STRING) {
+        if (dz_scan_string(s, out, cap, NULL, 0) != 0)
+            return -1;
+        *has = 1;
+        return 0;
+    }
+    if (kind == DZ_JSON_NUMBER) {
+        size_t start;
+        if (dz_scan_number(s, &start) != 0)
+            return -1;
+        size_t n = s->pos - start;
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(out, s->buf + start, n);
+        out[n] = '\0';
+        *has = 1;
+        return 0;
+    }
+    return dz_scan_value(s);
+}
+
+/* body.next: true/false, or their string and 1/0 spellings; anything else
+ * counts as absent (the page loop then stops on an empty page). */
+static int scan_next(dz_scanner *s, int *next)
+{
+    dz_json_kind kind = dz_scan_peek(s);
+    if (kind == DZ_JSON_TRUE || kind == DZ_JSON_FALSE) {
+        *next = kind == DZ_JSON_TRUE ? DZ_NEXT_TRUE : DZ_NEXT_FALSE;
+        return dz_scan_value(s);
+    }
+    char text[16] = "";
+    int has = 0;
+    if (scalar_text(s, text, sizeof text, &has) != 0)
+        return -1;
+    *next = DZ_NEXT_ABSENT;
+    if (!has)
+        return 0;
+    if (strcasecmp(text, "true") == 0 || strcmp(text, "1") == 0)
+        *next = DZ_NEXT_TRUE;
+    else if (strcasecmp(text, "false") == 0 || strcmp(text, "0") == 0)
+        *next = DZ_NEXT_FALSE;
+    return 0;
+}
+
+/* The items array: counted, each element checked to be an object. */
+static int scan_items(dz_scanner *s, dz_envelope *env)
+{
+    env->items_kind = dz_scan_peek(s);
+    env->items_off = s->pos;
+    env->n_items = 0;
+    env->bad_item = 0;
+    if (env->items_kind != DZ_JSON_ARRAY) {
+        if (dz_scan_value(s) != 0)
+            return -1;
+        env->items_len = s->pos - env->items_off;
+        return 0;
+    }
+    if (dz_scan_open(s, '[') != 0)
+        return -1;
+    size_t n = 0;
+    int r;
+    while ((r = dz_scan_more(s, ']', &n)) == 1) {
+        dz_json_kind kind = dz_scan_peek(s);
+        if (kind != DZ_JSON_OBJECT && env->bad_item == 0) {
+            env->bad_item = n;
+            env->bad_item_kind = kind;
+        }
+        if (dz_scan_value(s) != 0)
+            return -1;
+    }
+    if (r < 0)
+        return -1;
+    env->n_items = n;
+    env->items_len = s->pos - env->items_off;
+    return 0;
+}
+
+/* Whether the container at the scanner is empty ({} or []), without moving. */
+static int container_empty(const dz_scanner *s)
+{
+    size_t i = s->pos + 1;
+    while (i < s->len && (s->buf[i] == ' ' || s->buf[i] == '\t' || s->buf[i] == '\n' ||
+                          s->buf[i] == '\r'))
+        i++;
+    return i < s->len && (s->buf[i] == '}' || s->buf[i] == ']');
+}
+
+static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env)
+{
+    env->body_kind = dz_scan_peek(s);
+    env->body_empty = env->body_kind == DZ_JSON_NULL ||
+                      ((env->body_kind == DZ_JSON_OBJECT || env->body_kind == DZ_JSON_ARRAY) &&
+                       container_empty(s));
+    /* A new body replaces what an earlier duplicate "body" key said. */
+    env->items_kind = DZ_JSON_NONE;
+    env->n_items = 0;
+    env->bad_item = 0;
+    env->next = DZ_NEXT_ABSENT;
+    env->has_retry_after = 0;
+    env->other_array[0] = '\0';
+    if (env->body_kind != DZ_JSON_OBJECT)
+        return dz_scan_value(s);
+    if (dz_scan_open(s, '{') != 0)
+        return -1;
+    size_t n = 0;
+    int r;
+    while ((r = dz_scan_more(s, '}', &n)) == 1) {
+        char key[KEY_CAP];
+        size_t key_len;
+        if (dz_scan_string(s, key, sizeof key, &key_len, 1) != 0 || dz_scan_colon(s) != 0)
+            return -1;
+        int rc;
+        if (key_is(key, key_len, items_key)) {
+            rc = scan_items(s, env);
+        } else if (key_is(key, key_len, "next")) {
+            rc = scan_next(s, &env->next);
+        } else if (key_is(key, key_len, "retry-after")) {
+            env->has_retry_after = 0;
+            rc = scalar_text(s, env->retry_after, sizeof env->retry_after,
+                             &env->has_retry_after);
+        } else {
+            if (env->other_array[0] == '\0' && dz_scan_peek(s) == DZ_JSON_ARRAY &&
+                key_len < sizeof env->other_array)
+                memcpy(env->other_array, key, key_len + 1);
+            rc = dz_scan_value(s);
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return r < 0 ? -1 : 0;
+}
+
+int dz_envelope_scan(const char *buf, size_t len, const char *items_key, dz_envelope *env,
+                     dz_scanner *s)
+{
+    memset(env, 0, sizeof *env);
+    env->next = DZ_NEXT_ABSENT;
+    dz_scan_init(s, buf, len);
+    dz_json_kind top = dz_scan_peek(s);
+    if (top != DZ_JSON_OBJECT) {
+        if (dz_scan_document(s) != 0)
+            return -1; /* not even JSON: say where it breaks */
+        s->pos = 0;
+        return dz_scan_fail(s, DZ_SCAN_MALFORMED, "the answer is %s, not an envelope object",
+                            dz_json_kind_name(top));
+    }
+    if (dz_scan_open(s, '{') != 0)
+        return -1;
+    size_t n = 0;
+    int r;
+    while ((r = dz_scan_more(s, '}', &n)) == 1) {
+        char key[KEY_CAP];
+        size_t key_len;
+        if (dz_scan_string(s, key, sizeof key, &key_len, 1) != 0 || dz_scan_colon(s) != 0)
+            return -1;
+        int rc;
+        if (key_is(key, key_len, "code")) {
+            env->has_code = 0;
+            rc = scalar_text(s, env->code, sizeof env->code, &env->has_code);
+        } else if (key_is(key, key_len, "code_detail")) {
+            int has = 0;
+            env->detail[0] = '\0';
+            rc = scalar_text(s, env->detail, sizeof env->detail, &has);
+        } else if (key_is(key, key_len, "body")) {
+            rc = scan_body(s, items_key, env);
+        } else {
+            rc = dz_scan_value(s);
+        }
+        if (rc != 0)
+            return -1;
+    }
+    if (r < 0)
+        return -1;
+    dz_scan_ws(s);
+    if (s->pos != s->len)
+        return dz_scan_fail(s, DZ_SCAN_MALFORMED,
+                            "unexpected data after the envelope at byte %zu", s->pos);
+    return 0;
+}
+
+static size_t skip_ws(const char *buf, size_t i, size_t end)
+{
+    while (i < end && (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r'))
+        i++;
+    return i;
+}
+
+int dz_items_each(const char *buf, const dz_envelope *env, dz_item_fn fn, void *user, char *why,
+                  size_t why_cap)
+{
+    if (env->items_kind != DZ_JSON_ARRAY)
+        return 0;
+    size_t end = env->items_off + env->items_len - 1; /* the closing ']' */
+    size_t pos = env->items_off + 1;
+    for (size_t index = 0;; index++) {
+        pos = skip_ws(buf, pos, end);
+        if (pos >= end)
+            return 0;
+        json_error_t e;
+        json_t *item = json_loadb(buf + pos, end - pos, JSON_DISABLE_EOF_CHECK | JSON_ALLOW_NUL,
+                                  &e);
+        if (item == NULL) {
+            snprintf(why, why_cap, "item %zu could not be parsed: %s", index + 1, e.text);
+            return -1;
+        }
+        pos += (size_t)e.position;
+        int rc = fn(user, item, index);
+        if (rc != 0)
+            return rc;
+        pos = skip_ws(buf, pos, end);
+        if (pos < end && buf[pos] == ',')
+            pos++;
+    }
+}

@@ -1,0 +1,67 @@
+/*
+ * envelope.h: the Dinamize answer envelope, read in place.
+ *
+ *   {"code":"480001","code_detail":"Sucesso","body":{"items":[...],"next":true},...}
+ *
+ * dz_envelope_scan validates the whole answer and notes where its parts are,
+ * whatever order the keys come in; dz_items_each then parses the items one
+ * at a time, so a page of 10 000 records is never one jansson tree.
+ */
+#ifndef DZ_ENVELOPE_H
+#define DZ_ENVELOPE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "json_scan.h"
+
+/* body.next, read as a boolean when it is one (true/false, "true"/"false", 1/0). */
+typedef enum dz_next {
+    DZ_NEXT_ABSENT = -1, /* missing, null, or not boolean-ish */
+    DZ_NEXT_FALSE = 0,
+    DZ_NEXT_TRUE = 1
+} dz_next;
+
+typedef struct dz_envelope {
+    int has_code;            /* code was a string or a number */
+    char code[32];           /* its text, e.g. "480001" */
+    char detail[192];        /* code_detail, unescaped and truncated; "" when absent */
+    dz_json_kind body_kind;  /* DZ_JSON_NONE when there is no body */
+    int body_empty;          /* body is null, [] or {} */
+    dz_json_kind items_kind; /* the kind of body[items_key]; DZ_JSON_NONE when absent */
+    size_t items_off;        /* the items value: buf[items_off .. items_off + items_len) */
+    size_t items_len;
+    size_t n_items;          /* elements of the items array */
+    size_t bad_item;         /* 1-based index of the first item that is not an object, or 0 */
+    dz_json_kind bad_item_kind;
+    int next;                /* a dz_next */
+    int has_retry_after;     /* body["retry-after"] was a string or a number */
+    char retry_after[32];    /* its text */
+    char other_array[64];    /* the first array member of body not named items_key, or "" */
+} dz_envelope;
+
+/*
+ * Validates buf[0..len) as one JSON document whose top level is an object,
+ * and fills env from it. items_key names the array of a search answer (NULL
+ * for answers without one). Returns 0, or -1 with the reason in s (its
+ * status tells a malformed or cut answer from valid JSON jansson cannot
+ * hold); a top level that is not an object is DZ_SCAN_MALFORMED.
+ */
+int dz_envelope_scan(const char *buf, size_t len, const char *items_key, dz_envelope *env,
+                     dz_scanner *s);
+
+/* Receives one item (a new reference, which it owns from then on); a
+ * non-zero return stops the iteration and is returned by dz_items_each. */
+typedef int (*dz_item_fn)(void *user, json_t *item, size_t index);
+
+/*
+ * Parses the items of an envelope dz_envelope_scan accepted, one at a time,
+ * and hands each to fn. Returns 0 when every item was handed over, fn's
+ * non-zero result, or -1 when jansson could not parse an item (out of memory;
+ * why says which item and what jansson said).
+ */
+int dz_items_each(const char *buf, const dz_envelope *env, dz_item_fn fn, void *user, char *why,
+                  size_t why_cap);
+
+#endif
