@@ -13,6 +13,7 @@
 
 #include "proc.h"
 #include "test-paths.h"
+#include "test_fuzz_corpus.h"
 
 static size_t count_files(const char *dir)
 {
@@ -26,7 +27,7 @@ static size_t count_files(const char *dir)
     return n;
 }
 
-static void replay(const char *harness)
+void sxt_fuzz_replay_corpus(const char *harness)
 {
     char *exe = sxt_strf("%s/tests/fuzz/replay-%s", SX_TEST_BUILD_ROOT, harness);
     char *corpus = sxt_strf("%s/tests/fuzz/corpus/%s", SX_TEST_SOURCE_ROOT, harness);
@@ -48,9 +49,9 @@ static void replay(const char *harness)
     free(exe);
 }
 
-Test(fuzz_corpus, config_inputs_replay_without_a_finding) { replay("config"); }
-Test(fuzz_corpus, catalog_inputs_replay_without_a_finding) { replay("catalog"); }
-Test(fuzz_corpus, state_inputs_replay_without_a_finding) { replay("state"); }
-Test(fuzz_corpus, json_file_inputs_replay_without_a_finding) { replay("json_file"); }
-Test(fuzz_corpus, plugin_descriptor_inputs_replay_without_a_finding) { replay("plugin_desc"); }
-Test(fuzz_corpus, stream_map_inputs_replay_without_a_finding) { replay("stream_map"); }
+Test(fuzz_corpus, config_inputs_replay_without_a_finding) { sxt_fuzz_replay_corpus("config"); }
+Test(fuzz_corpus, catalog_inputs_replay_without_a_finding) { sxt_fuzz_replay_corpus("catalog"); }
+Test(fuzz_corpus, state_inputs_replay_without_a_finding) { sxt_fuzz_replay_corpus("state"); }
+Test(fuzz_corpus, json_file_inputs_replay_without_a_finding) { sxt_fuzz_replay_corpus("json_file"); }
+Test(fuzz_corpus, plugin_descriptor_inputs_replay_without_a_finding) { sxt_fuzz_replay_corpus("plugin_desc"); }
+Test(fuzz_corpus, stream_map_inputs_replay_without_a_finding) { sxt_fuzz_replay_corpus("stream_map"); }
