@@ -52,6 +52,8 @@ int sx_json_to_int(const json_t *v, long long *out)
     const char *p = buf;
     if (*p == '+' || *p == '-')
         p++;
+    if (*p == '\0')
+        return -1; /* a sign alone: strtoll would read it as 0 */
     for (; *p != '\0'; p++)
         if (!isdigit((unsigned char)*p))
             return -1;
