@@ -16,7 +16,8 @@
  *    value of a secret option (raw or JSON-escaped) once the host knows
  *    which options are secret;
  *  - after resolution every typed option reads back typed (an int option
- *    an integer, a choice one of its choices, ...);
+ *    an integer, a choice one of its choices, ...), and a string is taken
+ *    for an integer exactly when it spells one;
  *  - resolving a resolved config again changes nothing;
  *  - the masked config (`siphon about`) shows no secret.
  */
@@ -245,6 +246,58 @@ static void check_values(const sx_config *cfg, const sx_registry *reg)
     (void)reg;
 }
 
+/* Whether text, without surrounding white space, is an optional sign and
+ * one or more digits. */
+static int integer_text(const char *text)
+{
+    while (*text == ' ' || (*text >= '\t' && *text <= '\r'))
+        text++;
+    if (*text == '+' || *text == '-')
+        text++;
+    size_t digits = 0;
+    while (*text >= '0' && *text <= '9') {
+        text++;
+        digits++;
+    }
+    while (*text == ' ' || (*text >= '\t' && *text <= '\r'))
+        text++;
+    return digits > 0 && *text == '\0';
+}
+
+/* Every string anywhere in the file, read as an int option would read it: it
+ * is taken exactly when it is an integer's text, and then as that integer. */
+static void check_int_coercion(const json_t *v)
+{
+    if (json_is_string(v) && json_string_length(v) < 40) {
+        static const siphon_option as_int = {"n", SIPHON_OPT_INT, 0, NULL, NULL, NULL, NULL};
+        json_t *n = NULL;
+        char why[256];
+        const char *text = json_string_value(v);
+        int rc = sx_option_value_check(&as_int, v, &n, why, sizeof why);
+        if (rc == 0) {
+            SXT_FUZZ_CHECK(integer_text(text), "\"%s\" read as the integer %lld", text,
+                           (long long)json_integer_value(n));
+            SXT_FUZZ_CHECK(json_integer_value(n) == strtoll(text, NULL, 10),
+                           "\"%s\" read as %lld", text, (long long)json_integer_value(n));
+        } else {
+            /* Refused: not an integer, or one past 64 bits. */
+            SXT_FUZZ_CHECK(!integer_text(text) || strlen(text) >= 19, "\"%s\" refused: %s",
+                           text, why);
+        }
+        json_decref(n);
+    } else if (json_is_object(v)) {
+        const char *k;
+        const json_t *item;
+        json_object_foreach((json_t *)v, k, item)
+            check_int_coercion(item);
+    } else if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+            check_int_coercion(item);
+    }
+}
+
 static sx_registry *registry(void)
 {
     static sx_registry *reg;
@@ -272,6 +325,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
     }
     file_secrets(cfg.root, reg, d.secrets);
+    check_int_coercion(cfg.root);
     const char *override = d.has_sink ? d.sink : NULL;
     if (sx_config_resolve(&cfg, reg, override, &err) != 0) {
         check_error(&err, label, &d, d.secrets, cfg.source != NULL);
