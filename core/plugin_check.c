@@ -183,6 +183,11 @@ static int build_source(const siphon_source *decl, sx_source **out, char *why, s
                       "source struct size: plugin has %" PRIu32 ", host supports at most %zu "
                       "(built against a newer SDK)",
                       decl->struct_size, sizeof(siphon_source));
+    if (!SX_SIZE_IS_WHOLE(decl->struct_size, siphon_source))
+        return refuse(why, cap,
+                      "source struct size: plugin has %" PRIu32 ", not a multiple of %zu (no "
+                      "compiler gives siphon_source that size)",
+                      decl->struct_size, _Alignof(siphon_source));
     sx_source *src = calloc(1, sizeof *src);
     if (src == NULL)
         return SX_ADMIT_NOMEM;
@@ -342,6 +347,12 @@ static int check_component(const siphon_component *c, size_t index, sx_pending *
                       "component %zu ('%s') struct size: plugin has %" PRIu32 ", host supports at "
                       "most %zu (built against a newer SDK)",
                       index, c->name, c->struct_size, host_size);
+    if (!SX_SIZE_IS_WHOLE(c->struct_size, siphon_stream_vtable) ||
+        !SX_SIZE_IS_WHOLE(c->struct_size, siphon_sink_vtable))
+        return refuse(why, cap,
+                      "component %zu ('%s') struct size: plugin has %" PRIu32 ", not a multiple of "
+                      "%zu (no compiler gives a vtable that size)",
+                      index, c->name, c->struct_size, _Alignof(siphon_stream_vtable));
 
     int rc;
     if (c->kind == SIPHON_KIND_STREAM) {

@@ -21,6 +21,12 @@
 #define SX_DESC_MIN_SIZE                                                       \
     (offsetof(siphon_plugin_desc, components) + sizeof(((siphon_plugin_desc *)0)->components))
 
+/* Whether size, declared by a plugin for a struct of the given type (an
+ * older, equal or newer layout of it), is one a compiler can give it: a
+ * multiple of the struct's alignment. The host copies the first size bytes
+ * of such structs; any other size would cut a pointer field in two. */
+#define SX_SIZE_IS_WHOLE(size, type) ((size) % _Alignof(type) == 0)
+
 /* A plugin's components, checked and copied, not yet in a registry. Each
  * stream owns its own source (built from its declaration) until
  * sx_registry_admit merges same-named sources. */

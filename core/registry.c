@@ -265,6 +265,13 @@ int sx_options_normalise(const siphon_option *table, uint32_t option_size, sx_op
     if (option_size < SX_OPTION_MIN_SIZE)
         return refuse(why, why_cap, "option_size: plugin has %" PRIu32 ", host needs at least %zu",
                       option_size, (size_t)SX_OPTION_MIN_SIZE);
+    /* Copying the first option_size bytes of an entry must not cut a field
+     * in two: half a pointer is a wild pointer. */
+    if (!SX_SIZE_IS_WHOLE(option_size, siphon_option))
+        return refuse(why, why_cap,
+                      "option_size: plugin has %" PRIu32 ", not a multiple of %zu (no compiler "
+                      "gives siphon_option that size)",
+                      option_size, _Alignof(siphon_option));
     /* Stride by the plugin's size, copy no more than the host knows (OBS /
      * Redis sizeof_* pattern): the option struct may grow in later minors. */
     const unsigned char *base = (const unsigned char *)table;
