@@ -15,7 +15,7 @@
  * name (everything after it is zero when not declared). */
 #define SX_SOURCE_MIN_SIZE (offsetof(siphon_source, name) + sizeof(((siphon_source *)0)->name))
 
-#define NAME_RULE "letters, digits, '_', '-' and '.' only"
+#define NAME_RULE "letters, digits, '_', '-' and '.' only, not starting with '-'"
 
 __attribute__((format(printf, 3, 4)))
 static int refuse(char *why, size_t cap, const char *fmt, ...)
@@ -29,7 +29,8 @@ static int refuse(char *why, size_t cap, const char *fmt, ...)
 
 int sx_name_is_valid(const char *name)
 {
-    if (name == NULL || *name == '\0')
+    /* "-x" would read as an option: `siphon plugins inspect -x`. */
+    if (name == NULL || *name == '\0' || *name == '-')
         return 0;
     for (const char *p = name; *p != '\0'; p++) {
         char c = *p;

@@ -56,8 +56,9 @@ void sx_sink_free(sx_sink *sink);
 void sx_source_free(sx_source *source);
 
 /* True when name is usable as a plugin, component, source or option name:
- * non-empty, only ASCII letters, digits, '_', '-' and '.'. Such names need no
- * quoting in config keys, messages or the command line. */
+ * non-empty, only ASCII letters, digits, '_', '-' and '.', and not starting
+ * with '-'. Such names need no quoting in config keys, messages or the
+ * command line (where a leading '-' would read as an option). */
 int sx_name_is_valid(const char *name);
 
 /* True when text is valid UTF-8 (so it can go into JSON output as is: the

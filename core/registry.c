@@ -194,7 +194,7 @@ static int check_option(const sx_options *out, size_t i, char *why, size_t cap)
     if (!sx_name_is_valid(o->name))
         return refuse(why, cap,
                       "option %zu: name \"%s\" is not a valid name (letters, digits, '_', '-' "
-                      "and '.' only)",
+                      "and '.' only, not starting with '-')",
                       i, shown_json(o->name, q, sizeof q));
     for (size_t j = 0; j < i; j++)
         if (strcmp(out->items[j].name, o->name) == 0)
