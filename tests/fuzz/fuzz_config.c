@@ -39,7 +39,10 @@ static const char *const ENV_NAMES[] = {"SXT_DINAMIZE_PASSWORD", "SXT_DINAMIZE_R
 typedef struct directives {
     char sink[64];
     int has_sink;
-    json_t *secrets; /* values given through env and credential files */
+    /* Secret values given through env and credential files, by variable or
+     * file name: a later line for the same name replaces the value. */
+    json_t *overlaid;
+    json_t *secrets; /* their values, then the file's, as a list */
     int has_creds;
 } directives;
 
@@ -93,7 +96,7 @@ static void directive(void *user, const char *line)
         if (is_env && allowed_env(name)) {
             setenv(name, value, 1);
             if (is_secret_source(name))
-                json_array_append_new(d->secrets, json_string(value));
+                json_object_set_new(d->overlaid, name, json_string(value));
         } else if (is_cred && plain_name(name)) {
             const char *dir = sxt_fuzz_path("credentials");
             mkdir(dir, 0700);
@@ -102,11 +105,39 @@ static void directive(void *user, const char *line)
             sxt_fuzz_write(path, value, strlen(value));
             setenv("CREDENTIALS_DIRECTORY", dir, 1);
             d->has_creds = 1;
-            if (is_secret_source(name))
-                json_array_append_new(d->secrets, json_string(value));
+            if (is_secret_source(name)) {
+                char key[300];
+                snprintf(key, sizeof key, "cred:%s", name);
+                json_object_set_new(d->overlaid, key, json_string(value));
+            }
         }
     }
     free(copy);
+}
+
+/* The overlaid secrets the host reads, strongest first as config.h says: a
+ * credential file named after the variable, then after the option, then
+ * the variable. A weaker one is never read, so never masked. */
+static void effective_overlays(directives *d, const sx_sink *sink)
+{
+    static const char *const order[][3] = {
+        {"cred:SXT_DINAMIZE_PASSWORD", "cred:password", "SXT_DINAMIZE_PASSWORD"},
+        {"cred:api_pin", NULL, NULL},
+        {"cred:token", NULL, NULL}, /* the file sink's, read only for that sink */
+    };
+    int file_sink = sink != NULL && strcmp(sink->vt.base.name, "file") == 0;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (i == 2 && !file_sink)
+            break;
+        for (size_t j = 0; j < 3 && order[i][j] != NULL; j++) {
+            json_t *v = json_object_get(d->overlaid, order[i][j]);
+            /* A credential file counts even when empty; a variable does not. */
+            if (v != NULL && (strncmp(order[i][j], "cred:", 5) == 0 || json_string_length(v) > 0)) {
+                json_array_append(d->secrets, v);
+                break;
+            }
+        }
+    }
 }
 
 static void forget_directives(directives *d)
@@ -116,6 +147,7 @@ static void forget_directives(directives *d)
     if (d->has_creds)
         sxt_rmtree(sxt_fuzz_path("credentials"));
     unsetenv("CREDENTIALS_DIRECTORY");
+    json_decref(d->overlaid);
     json_decref(d->secrets);
 }
 
@@ -135,7 +167,8 @@ static void add_secret(json_t *secrets, const json_t *v)
 
 /* Every value the file gives a secret option, wherever the host reads
  * secrets from: the top level, "streams" entries, the sink object. */
-static void file_secrets(const json_t *root, const sx_registry *reg, json_t *secrets)
+static void file_secrets(const json_t *root, const sx_registry *reg, const char *override,
+                         json_t *secrets)
 {
     static const char *const top[] = {"password", "api_pin", NULL};
     for (size_t i = 0; top[i] != NULL; i++) {
@@ -145,7 +178,14 @@ static void file_secrets(const json_t *root, const sx_registry *reg, json_t *sec
         json_object_foreach((json_t *)json_object_get(root, "streams"), name, conf)
             add_secret(secrets, json_object_get(conf, top[i]));
     }
-    add_secret(secrets, json_object_get(json_object_get(root, "sink"), "token"));
+    /* The sink object's options are the options of the sink it names (or,
+     * without "type", of the --sink one): "token" is a secret of "file". */
+    const json_t *sink = json_object_get(root, "sink");
+    const char *type = json_string_value(json_object_get(sink, "type"));
+    if (type == NULL)
+        type = override;
+    if (type != NULL && strcmp(type, "file") == 0)
+        add_secret(secrets, json_object_get(sink, "token"));
     (void)reg;
 }
 
@@ -309,7 +349,7 @@ static sx_registry *registry(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const sx_registry *reg = registry();
-    directives d = {.secrets = json_array()};
+    directives d = {.overlaid = json_object(), .secrets = json_array()};
     sxt_fuzz_directives(&data, &size, directive, &d);
 
     const char *path = sxt_fuzz_path("config.json");
@@ -324,10 +364,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_error(&err, label, &d, d.secrets, 0);
         goto done;
     }
-    file_secrets(cfg.root, reg, d.secrets);
-    check_int_coercion(cfg.root);
     const char *override = d.has_sink ? d.sink : NULL;
-    if (sx_config_resolve(&cfg, reg, override, &err) != 0) {
+    file_secrets(cfg.root, reg, override, d.secrets);
+    check_int_coercion(cfg.root);
+    int resolved = sx_config_resolve(&cfg, reg, override, &err);
+    effective_overlays(&d, cfg.sink);
+    if (resolved != 0) {
         check_error(&err, label, &d, d.secrets, cfg.source != NULL);
         goto done;
     }
