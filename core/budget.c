@@ -183,7 +183,9 @@ void sx_budget_block_for(sx_budget *b, int64_t wait_ms)
     if (wait_ms < 0)
         wait_ms = 0;
     pthread_mutex_lock(&b->lock);
-    int64_t until = now_ms() + wait_ms;
+    /* now_ms() truncates to the millisecond; one more keeps the floor a
+     * floor (the server counts in finer time than we do). */
+    int64_t until = now_ms() + wait_ms + 1;
     /* Blocks only ever extend: two streams reporting the same limit must not
      * shorten each other's floor. */
     if (until > b->blocked_until)

@@ -40,15 +40,15 @@ static const siphon_option host_top[] = {
     {"checkpoint_seconds", SIPHON_OPT_NUMBER, 0, "5",
      "Commit the sink and save the state at least every this many seconds.", NULL, NULL},
     {"stream_maps", SIPHON_OPT_JSON, 0, NULL,
-     "Stream maps (Meltano SDK style) applied to records before the sink; accepted and passed "
-     "through.", NULL, NULL},
+     "Stream maps (Meltano SDK style) applied to records before the sink: select, drop, "
+     "rename, compute and filter properties, alias streams.", NULL, NULL},
     {"transforms", SIPHON_OPT_JSON, 0, NULL,
-     "Field transforms applied to records before the sink, as an array; accepted and passed "
-     "through.", NULL, NULL},
+     "Native functions (from shared libraries, called through libffi) that stream_maps "
+     "expressions may call, as an array.", NULL, NULL},
     {"allow_native_transforms", SIPHON_OPT_BOOL, 0, "false",
      "Allow transforms that call functions in native libraries.", NULL, NULL},
-    {"metrics", SIPHON_OPT_BOOL, 0, "true",
-     "Print Singer METRIC lines on stderr.", NULL, NULL},
+    {"metrics", SIPHON_OPT_BOOL, 0, NULL,
+     "Print Singer METRIC lines on stderr (default: when stderr is not a terminal).", NULL, NULL},
 };
 
 static const siphon_option host_stream[] = {

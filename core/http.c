@@ -195,9 +195,13 @@ static void default_classify(const siphon_http_response *r, siphon_verdict *v)
 }
 
 /* What went wrong with one answer, for messages: "HTTP 503" or the verdict's words. */
+/* What an answer meant: the classifier's words, with the HTTP status only
+ * when it is not a success (a 200 carrying an API error says nothing more). */
 static void describe_answer(long status, const siphon_verdict *v, char *out, size_t cap)
 {
-    if (v->message[0] != '\0')
+    if (v->message[0] != '\0' && status >= 200 && status < 300)
+        snprintf(out, cap, "%.*s", (int)sizeof v->message, v->message);
+    else if (v->message[0] != '\0')
         snprintf(out, cap, "HTTP %ld: %.*s", status, (int)sizeof v->message, v->message);
     else
         snprintf(out, cap, "HTTP %ld", status);
@@ -245,9 +249,16 @@ typedef struct perform_state {
     double last_elapsed_s;
     uint32_t failures;      /* transport faults and RETRY verdicts */
     uint32_t limited_in_a_row;
-    int reauthed;
+    int reauths;            /* tokens refused during this request */
+    char refused[TOKEN_CAP];  /* the last token refused */
     uint64_t rng;
 } perform_state;
+
+/* A request may see its token refused this many times (each time a new
+ * one): with several streams at work, a token another stream just renewed
+ * can expire again before this request uses it. A fresh token refused this
+ * often is the server refusing sessions, not an expiry. */
+#define MAX_REAUTHS_PER_REQUEST 3
 
 /* Retry after a transport fault or a RETRY verdict, or give up. */
 static int after_failure(perform_state *ps, const char *cause, int give_up_now, char *message,
@@ -340,12 +351,14 @@ static int judge(perform_state *ps, const sx_http_attempt *a, sx_http_buffer *bo
                  "sent without one: %s", ps->req.method, ps->shown, cause);
             return SIPHON_E_API;
         }
-        if (ps->reauthed) {
-            fail(message, message_cap, "%s %s: session rejected twice: %s", ps->req.method,
-                 ps->shown, cause);
+        if (ps->reauths >= MAX_REAUTHS_PER_REQUEST ||
+            (ps->reauths > 0 && strcmp(ps->refused, ps->token) == 0)) {
+            fail(message, message_cap, "%s %s: session rejected %d times in a row: %s",
+                 ps->req.method, ps->shown, ps->reauths + 1, cause);
             return SIPHON_E_API;
         }
-        ps->reauthed = 1;
+        ps->reauths++;
+        snprintf(ps->refused, sizeof ps->refused, "%s", ps->token);
         say(ps->h, SIPHON_LOG_INFO, "%s %s: session token refused (%s); logging in again",
             ps->req.method, ps->shown, cause);
         /* Only the token this attempt carried: another stream may already

@@ -203,9 +203,12 @@ int sx_run_open(sx_run *run, const sx_run_options *opts, sx_error *err)
         run->n_workers = 1;
     run->checkpoint_records = host_int(run, NULL, "checkpoint_records", 10000);
     run->checkpoint_ms = (int64_t)(host_number(run, NULL, "checkpoint_seconds", 5) * 1000);
-    int metrics = 1;
-    const json_t *m = sx_config_host_value(&run->config, NULL, "metrics");
-    if (m != NULL)
+    /* Singer METRIC lines are for the orchestrator reading stderr; on a
+     * terminal the summary table says the same, so they are off there
+     * unless asked for. */
+    int metrics = !isatty(STDERR_FILENO);
+    const json_t *m = json_object_get(run->config.root, "metrics");
+    if (m != NULL && !json_is_null(m))
         sx_json_to_bool(m, &metrics);
     run->metrics = metrics;
 
@@ -373,9 +376,31 @@ static int exit_code(sx_run *run)
     return failed == run->n_jobs ? SX_EXIT_FAILURE : SX_EXIT_PARTIAL;
 }
 
+/* One login before anything else: rejected credentials then end the run with
+ * one clear message instead of one per stream, and nothing is read. */
+static int login_first(sx_run *run, sx_error *err)
+{
+    const sx_source *src = run->config.source;
+    if (src->decl.auth_header == NULL || run->n_jobs == 0)
+        return 0;
+    siphon_ctx ctx;
+    sx_ctx_init(&ctx, run, SX_CTX_STREAM);
+    ctx.stream = run->jobs[0].stream;
+    char token[4096];
+    int rc = ctx.api->session_token(&ctx, token, sizeof token);
+    memset(token, 0, sizeof token);
+    if (rc != SIPHON_OK)
+        sx_error_set(err, rc == SIPHON_E_AUTH ? SX_EXIT_AUTH : SX_EXIT_FAILURE,
+                     "source '%s': cannot log in, no stream was read: %s", src->name,
+                     ctx.error[0] ? ctx.error : "no details given");
+    sx_ctx_release(&ctx);
+    return rc == SIPHON_OK ? 0 : -1;
+}
+
 int sx_run_execute(sx_run *run, sx_error *err)
 {
-    if (discover_schemas(run, err) != 0 || plan_cache_use(run, err) != 0)
+    if (login_first(run, err) != 0 || discover_schemas(run, err) != 0 ||
+        plan_cache_use(run, err) != 0)
         return err->exit_code;
     sx_progress_start(run);
     int rc = sx_jobs_start(run, err);

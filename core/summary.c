@@ -75,7 +75,7 @@ static void metric(const char *type, const char *name, double value, const char 
 {
     json_t *m = json_pack("{s:s, s:s, s:f, s:{s:s, s:s}}", "type", type, "metric", name, "value",
                           value, "tags", "endpoint", stream, "status", status);
-    char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    char *text = m ? json_dumps(m, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     if (text != NULL) {
         char line[1024];
         snprintf(line, sizeof line, "INFO METRIC: %s", text);

@@ -299,7 +299,7 @@ Test(config, host_defaults_are_documented_values)
     cr_assert_eq(json_integer_value(sx_config_host_value(&cfg, NULL, "checkpoint_records")), 10000);
     cr_assert_eq(json_number_value(sx_config_host_value(&cfg, NULL, "checkpoint_seconds")), 5.0);
     cr_assert(json_is_false(sx_config_host_value(&cfg, NULL, "allow_native_transforms")));
-    cr_assert(json_is_true(sx_config_host_value(&cfg, NULL, "metrics")));
+    cr_assert_null(sx_config_host_value(&cfg, NULL, "metrics"), "metrics defaults to auto");
     cr_assert_null(sx_config_host_value(&cfg, NULL, "state_path"));
     cr_assert_null(sx_config_host_value(&cfg, NULL, "no_such_option"));
 }

@@ -137,7 +137,7 @@ void dz_classify(void *user, const siphon_http_response *response, siphon_verdic
     }
     for (size_t i = 0; i < sizeof auth_codes / sizeof auth_codes[0]; i++) {
         if (strcmp(env->code, auth_codes[i].code) == 0) {
-            verdict_set(v, SIPHON_VERDICT_AUTH_REJECTED, "credentials rejected: %s (%s)",
+            verdict_set(v, SIPHON_VERDICT_AUTH_REJECTED, "%s (%s)",
                         env->code, env->detail[0] ? env->detail : auth_codes[i].detail);
             return;
         }

@@ -86,7 +86,7 @@ static int dz_login(siphon_ctx *ctx, char *token, size_t token_cap)
     wipe(body);
     free(body);
     if (rc != SIPHON_OK)
-        return rc; /* the host's message carries the verdict: "credentials rejected: ..." */
+        return rc; /* the host's message: "credentials rejected: 240004 (...)" */
 
     json_error_t e;
     json_t *answer = json_loadb(resp.body, resp.body_len, 0, &e);
