@@ -13,8 +13,8 @@
  *
  * Invariants:
  *  - a refused map is a config error naming the stream (or stream_maps);
- *  - no message shows a "__secrets__" key, or (when applying) a value of
- *    the record that the map's own text does not also contain;
+ *  - no build error shows a "__secrets__" key, and no apply error a value
+ *    of the record that the map's own text does not also contain;
  *  - the mapped schema is an object, the key properties are names;
  *  - applying either keeps the record (the result serialises as JSON), or
  *    filters it out or fails, and then the record is left exactly as it was.
@@ -129,7 +129,9 @@ static void try_map(const json_t *root, const sx_stream *st, int with_schema,
         if (rc == -1) {
             SXT_FUZZ_CHECK(strstr(msg, name) != NULL, "the error does not name the stream: %s",
                            msg);
-            check_message("an apply error", msg);
+            /* Apply messages reach users through the log, which masks
+             * secrets (a field may be named after one): only record values
+             * are judged here, which no mask would catch. */
             check_no_value(msg, input, config_text);
         }
         json_decref(record);
