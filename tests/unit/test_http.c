@@ -11,6 +11,11 @@
 #include "http.h"
 #include "httpd.h"
 #include "proc.h"
+#include "deadline.h"
+
+SXT_DEADLINE(30)
+SXT_DEADLINE(60)
+SXT_DEADLINE(120)
 
 /* The pieces of one source, wired to a scripted server. */
 typedef struct rig {
@@ -369,7 +374,7 @@ Test(http, truncated_body_then_success_is_retried)
     rig_stop(&r);
 }
 
-Test(http, timeout_then_success_is_retried, .timeout = 60)
+Test(http, timeout_then_success_is_retried, .init = sxt_deadline_60s)
 {
     sxt_httpd *server = sxt_httpd_start();
     cr_assert_not_null(server);
@@ -466,7 +471,7 @@ Test(http, messages_leave_out_the_query_string_and_user_info)
 
 /* ---- rate limits ---- */
 
-Test(http, rate_limited_answer_holds_the_next_request_for_at_least_the_wait, .timeout = 30)
+Test(http, rate_limited_answer_holds_the_next_request_for_at_least_the_wait, .init = sxt_deadline_30s)
 {
     rig r;
     rig_start(&r, sx_budget_new(60, 60000, 0));
@@ -489,7 +494,7 @@ Test(http, rate_limited_answer_holds_the_next_request_for_at_least_the_wait, .ti
     rig_stop(&r);
 }
 
-Test(http, rate_limit_seen_by_one_stream_holds_back_the_others, .timeout = 30)
+Test(http, rate_limit_seen_by_one_stream_holds_back_the_others, .init = sxt_deadline_30s)
 {
     rig r;
     rig_start(&r, sx_budget_new(60, 60000, 0));
@@ -522,7 +527,7 @@ Test(http, rate_limit_seen_by_one_stream_holds_back_the_others, .timeout = 30)
     rig_stop(&r);
 }
 
-Test(http, endless_rate_limits_end_with_a_clear_error, .timeout = 60)
+Test(http, endless_rate_limits_end_with_a_clear_error, .init = sxt_deadline_60s)
 {
     rig r;
     rig_start(&r, NULL);
@@ -644,7 +649,7 @@ Test(http, auth_rejected_on_a_data_request_stops_the_whole_source)
     rig_stop(&r);
 }
 
-Test(http, concurrent_streams_share_one_login_within_the_budget, .timeout = 60)
+Test(http, concurrent_streams_share_one_login_within_the_budget, .init = sxt_deadline_60s)
 {
     /* Four requests' worth of budget per window for one login and six
      * streams: the login must get its slot while the streams wait for it. */
@@ -697,7 +702,7 @@ static void *busy_worker(void *p)
     return NULL;
 }
 
-Test(http, many_streams_through_one_service_all_get_their_answers, .timeout = 120)
+Test(http, many_streams_through_one_service_all_get_their_answers, .init = sxt_deadline_120s)
 {
     /* Faults sprinkled among the answers, a session renewed midway, a
      * budget: every request still ends with its answer, and the server saw
@@ -782,7 +787,7 @@ static void wait_budget_waiters(sx_budget *b, size_t n)
     cr_assert_geq(sx_budget_waiters(b), n);
 }
 
-Test(http, cancel_aborts_a_transfer_in_flight, .timeout = 60)
+Test(http, cancel_aborts_a_transfer_in_flight, .init = sxt_deadline_60s)
 {
     rig r;
     rig_start(&r, NULL);
@@ -802,7 +807,7 @@ Test(http, cancel_aborts_a_transfer_in_flight, .timeout = 60)
     rig_stop(&r);
 }
 
-Test(http, cancel_aborts_a_wait_for_the_budget, .timeout = 60)
+Test(http, cancel_aborts_a_wait_for_the_budget, .init = sxt_deadline_60s)
 {
     rig r;
     rig_start(&r, sx_budget_new(1, 3600 * 1000, 0));
@@ -822,7 +827,7 @@ Test(http, cancel_aborts_a_wait_for_the_budget, .timeout = 60)
     rig_stop(&r);
 }
 
-Test(http, cancel_aborts_a_backoff, .timeout = 60)
+Test(http, cancel_aborts_a_backoff, .init = sxt_deadline_60s)
 {
     sxt_httpd *server = sxt_httpd_start();
     cr_assert_not_null(server);

@@ -45,6 +45,15 @@ static int scalar_text(dz_scanner *s, char *out, size_t cap, int *has)
     return dz_scan_value(s);
 }
 
+/* Text from the server goes into messages printed on terminals and written
+ * to logs: an escaped ESC or newline must not reach them as such. */
+static void printable(char *text)
+{
+    for (unsigned char *p = (unsigned char *)text; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}
+
 /* body.next: true/false, or their string and 1/0 spellings; anything else
  * counts as absent (the page loop then stops on an empty page). */
 static int scan_next(dz_scanner *s, int *next)
@@ -276,10 +285,12 @@ static int envelope_scan(const char *buf, size_t len, const char *items_key, dz_
         if (key_is(key, key_len, "code")) {
             env->has_code = 0;
             rc = scalar_text(s, env->code, sizeof env->code, &env->has_code);
+            printable(env->code);
         } else if (key_is(key, key_len, "code_detail")) {
             int has = 0;
             env->detail[0] = '\0';
             rc = scalar_text(s, env->detail, sizeof env->detail, &has);
+            printable(env->detail);
         } else if (key_is(key, key_len, "body")) {
             rc = scan_body(s, items_key, env, sink);
         } else {

@@ -26,6 +26,8 @@ typedef enum dz_next {
 
 typedef struct dz_envelope {
     int has_code;            /* code was a string or a number */
+    /* The server's own text, bound for messages and logs: control
+     * characters (an escaped ESC or newline) are turned into spaces. */
     char code[32];           /* its text, e.g. "480001" */
     char detail[192];        /* code_detail, unescaped and truncated; "" when absent */
     dz_json_kind body_kind;  /* DZ_JSON_NONE when there is no body */

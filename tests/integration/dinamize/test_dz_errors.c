@@ -8,8 +8,11 @@
 #include <string.h>
 
 #include "dz_harness.h"
+#include "deadline.h"
 
-TestSuite(dz_errors, .timeout = 180);
+SXT_DEADLINE(180)
+
+TestSuite(dz_errors, .init = sxt_deadline_180s);
 
 /* Exit codes (siphon --help). */
 #define EXIT_AUTH 4

@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include "dz_harness.h"
+#include "deadline.h"
 
-TestSuite(dz_sync, .timeout = 180);
+SXT_DEADLINE(180)
+
+TestSuite(dz_sync, .init = sxt_deadline_180s);
 
 /* The records of a stream in a run (NULL when there were none). */
 static json_t *records_of(const sxt_singer *s, const char *stream)
