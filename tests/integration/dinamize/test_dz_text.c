@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deadline.h"
 #include "dz_harness.h"
 
-TestSuite(dz_text, .timeout = 180);
+SXT_DEADLINE(180)
+TestSuite(dz_text, .init = sxt_deadline_180s);
 
 static json_t *find_code(const json_t *records, const char *code)
 {
