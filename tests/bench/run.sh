@@ -7,7 +7,7 @@
 #
 #   tests/bench/run.sh [--quick] [--build DIR] [--raw DIR] [--from DIR]
 #
-# --quick   smaller counts, one run each (about 2 minutes instead of 10); the
+# --quick   smaller counts, one run each (about 1 minute instead of 7); the
 #           numbers are rougher, the RSS rows stop at 1 million contacts
 # --build   the build directory (default build; built first with ninja)
 # --raw     also keep every script's raw output in DIR
