@@ -410,8 +410,12 @@ static int overlay_option(json_t *target, const siphon_option *opt, sx_error *er
     if (value == NULL)
         value = json_string(raw);
     free(raw);
-    if (value == NULL)
+    if (value == NULL) {
+        /* json_string refuses text that is not UTF-8; a value of any type
+         * arrives as text, so this is the one reason. */
+        sx_error_set(err, SX_EXIT_CONFIG, "%s: the value is not valid UTF-8 text", origin);
         return -1;
+    }
     if (opt->flags & SIPHON_OPT_SECRET)
         mask_value(value);
 

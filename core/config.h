@@ -110,7 +110,7 @@ void sx_name_list(const char *const *names, size_t n, char *out, size_t cap);
 /* Describes a value for a message: strings and numbers as JSON text ("abc",
  * 12), cut at 80 characters, others by kind (an array, an object, null). With
  * reveal zero, strings and numbers are only named by kind ("a string"): the
- * form used for secrets. */
+ * form used for secrets. NULL (a member that is absent) reads "nothing". */
 void sx_json_describe(const json_t *v, int reveal, char *out, size_t cap);
 
 /*

@@ -23,6 +23,17 @@ int64_t sx_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t sx_stamp_ms(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_REALTIME_COARSE
+    clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+#else
+    clock_gettime(CLOCK_REALTIME, &ts);
+#endif
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t sx_mono_ms(void)
 {
     struct timespec ts;
@@ -59,10 +70,8 @@ static void api_vset_error(siphon_ctx *ctx, const char *fmt, va_list ap)
 
 static void batch_drop(siphon_ctx *ctx, size_t from)
 {
-    for (size_t i = from; i < ctx->n_batch; i++) {
-        json_decref(ctx->batch[i].value);
-        free(ctx->batch[i].text);
-    }
+    for (size_t i = from; i < ctx->n_batch; i++)
+        sx_msg_release(&ctx->batch[i]);
     ctx->n_batch = 0;
 }
 
@@ -80,8 +89,7 @@ int sx_ctx_flush(siphon_ctx *ctx)
     return 0;
 }
 
-/* Takes a message (and what it owns); -1 when the run stopped. */
-static int ctx_queue(siphon_ctx *ctx, const sx_msg *msg)
+int sx_ctx_queue(siphon_ctx *ctx, const sx_msg *msg)
 {
     ctx->batch[ctx->n_batch++] = *msg;
     return ctx->n_batch == SX_CTX_BATCH ? sx_ctx_flush(ctx) : 0;
@@ -202,10 +210,27 @@ static int api_state_put(siphon_ctx *ctx, const char *key, json_t *value)
         json_decref(value);
         return SIPHON_E_NOMEM;
     }
-    return ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
+    return sx_ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
 }
 
 /* --- records --- */
+
+void sx_job_note_unknown_key(sx_job *job, const char *key, size_t len)
+{
+    char *name = strndup(key, len);
+    if (name == NULL)
+        return;
+    pthread_mutex_lock(&job->lock);
+    int first = json_object_get(job->warned_keys, name) == NULL;
+    if (first)
+        json_object_set_new_nocheck(job->warned_keys, name, json_true());
+    pthread_mutex_unlock(&job->lock);
+    free(name);
+    if (first)
+        sx_log(SIPHON_LOG_WARN, job->name,
+               "records carry the key '%.*s', which the schema does not declare; it is "
+               "passed through (warned once)", (int)len, key);
+}
 
 /* Warns once per stream and key about a key the schema does not declare. */
 static void note_drift(sx_job *job, const json_t *record)
@@ -217,17 +242,44 @@ static void note_drift(sx_job *job, const json_t *record)
     json_t *v;
     json_object_foreach((json_t *)record, key, v) {
         (void)v;
-        if (json_object_get(props, key) != NULL)
-            continue;
-        pthread_mutex_lock(&job->lock);
-        int first = json_object_get(job->warned_keys, key) == NULL;
-        if (first)
-            json_object_set_new(job->warned_keys, key, json_true());
-        pthread_mutex_unlock(&job->lock);
-        if (first)
-            sx_log(SIPHON_LOG_WARN, job->name,
-                   "records carry the key '%s', which the schema does not declare; it is "
-                   "passed through (warned once)", key);
+        if (json_object_get(props, key) == NULL)
+            sx_job_note_unknown_key(job, key, strlen(key));
+    }
+}
+
+/* Byte order, as strcmp compares: the replication key compares as text. */
+static int compare_text(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int cmp = memcmp(a, b, alen < blen ? alen : blen);
+    if (cmp != 0)
+        return cmp;
+    return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+void sx_task_track_value(sx_task *task, const char *s, size_t n)
+{
+    if (task->max_value == NULL) {
+        task->max_value = strndup(s, n);
+        task->max_len = n;
+        task->max_cap = n + 1;
+        return;
+    }
+    int cmp = compare_text(s, n, task->max_value, task->max_len);
+    if (cmp > 0) {
+        if (n < task->max_cap) {
+            memcpy(task->max_value, s, n);
+            task->max_value[n] = '\0';
+        } else {
+            char *copy = strndup(s, n);
+            if (copy == NULL)
+                return;
+            free(task->max_value);
+            task->max_value = copy;
+            task->max_cap = n + 1;
+        }
+        task->max_len = n;
+    } else if (cmp < 0) {
+        task->unsorted = 1;
     }
 }
 
@@ -236,28 +288,8 @@ static void note_drift(sx_job *job, const json_t *record)
 static void track_bookmark(sx_task *task, const char *rk, const json_t *record)
 {
     const json_t *v = json_object_get(record, rk);
-    const char *s = json_string_value(v);
-    if (s == NULL)
-        return;
-    if (task->max_value == NULL) {
-        task->max_value = strdup(s);
-        return;
-    }
-    int cmp = strcmp(s, task->max_value);
-    if (cmp > 0) {
-        size_t n = strlen(s);
-        if (n <= strlen(task->max_value)) {
-            memcpy(task->max_value, s, n + 1);
-        } else {
-            char *copy = strdup(s);
-            if (copy != NULL) {
-                free(task->max_value);
-                task->max_value = copy;
-            }
-        }
-    } else if (cmp < 0) {
-        task->unsorted = 1;
-    }
+    if (json_is_string(v))
+        sx_task_track_value(task, json_string_value(v), json_string_length(v));
 }
 
 /* parsed: the record comes from jansson's parser, which already refused
@@ -315,19 +347,26 @@ static int emit(siphon_ctx *ctx, const char *stream, json_t *record, int parsed)
     ctx->task->records++;
     atomic_fetch_add(&job->records, 1);
     sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .value = record,
-                  .extracted_ms = sx_now_ms()};
-    return ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
+                  .extracted_ms = sx_stamp_ms()};
+    return sx_ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
 }
 
-/* Records as text. For now the host builds the tree here; a sink that takes
- * text (SIPHON_CAP_RAW_RECORDS) will be handed the text itself once the
- * record path carries it. */
+/* Records as text: they stay text when the job allows it (sx_emit_text),
+ * and become trees otherwise, or when the text needs what only a tree can
+ * give (an escaped key, a repeated key). */
 static int api_emit_raw(siphon_ctx *ctx, const char *json, size_t len)
 {
-    if (ctx == NULL || json == NULL)
+    if (ctx == NULL || ctx->kind != SX_CTX_STREAM || json == NULL)
         return SIPHON_E_INVALID;
+    if (ctx->run->stop)
+        return SIPHON_E_CANCELLED;
+    if (ctx->collect == NULL && ctx->job != NULL && ctx->job->text_ok) {
+        int rc = sx_emit_text(ctx, json, len);
+        if (rc != SX_EMIT_NEEDS_TREE)
+            return rc;
+    }
     json_error_t e;
-    json_t *record = json_loadb(json, len, 0, &e);
+    json_t *record = json_loadb(json, len, JSON_ALLOW_NUL, &e);
     if (!json_is_object(record)) {
         json_decref(record);
         const char *plugin = ctx->stream ? ctx->stream->plugin->desc->name : "?";
@@ -376,7 +415,7 @@ static int api_checkpoint(siphon_ctx *ctx)
         return ctx->run->stop ? SIPHON_E_CANCELLED : SIPHON_OK;
     sx_msg msg = {.type = SX_MSG_CHECKPOINT, .job = ctx->job, .task = ctx->task,
                   .text = checkpoint_value(ctx)};
-    if (ctx_queue(ctx, &msg) != 0 || sx_ctx_flush(ctx) != 0)
+    if (sx_ctx_queue(ctx, &msg) != 0 || sx_ctx_flush(ctx) != 0)
         return SIPHON_E_CANCELLED;
     return SIPHON_OK;
 }
@@ -505,5 +544,6 @@ void sx_ctx_init(siphon_ctx *ctx, sx_run *run, int kind)
 void sx_ctx_release(siphon_ctx *ctx)
 {
     batch_drop(ctx, 0);
+    sx_emit_text_release(ctx);
     sx_http_buffer_free(&ctx->body);
 }

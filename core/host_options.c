@@ -28,6 +28,10 @@ static const siphon_option host_top[] = {
      "How many streams are read at the same time (1 to 64).", NULL, NULL},
     {"http_timeout_s", SIPHON_OPT_NUMBER, 0, "60",
      "Seconds one HTTP request may take before it counts as failed and is retried.", NULL, NULL},
+    {"rate_window_s", SIPHON_OPT_NUMBER, 0, NULL,
+     "Seconds of the window the source's request budget counts in (default: the window the "
+     "source declares, 60 for Dinamize); for an API, or an emulator, whose window differs.",
+     NULL, NULL},
     {"http_max_attempts", SIPHON_OPT_INT, 0, "6",
      "How many times one request is tried before its stream fails (1 to 100).", NULL, NULL},
     {"ca_bundle", SIPHON_OPT_STRING, 0, NULL,
@@ -143,7 +147,7 @@ int sx_host_option_check(const char *name, const json_t *v, char *why, size_t ca
     if (strcmp(name, "checkpoint_records") == 0)
         return int_range(v, 1, 0x7fffffffLL, why, cap);
     if (strcmp(name, "http_timeout_s") == 0 || strcmp(name, "checkpoint_seconds") == 0 ||
-        strcmp(name, "full_sync_interval_days") == 0)
+        strcmp(name, "full_sync_interval_days") == 0 || strcmp(name, "rate_window_s") == 0)
         return positive(v, why, cap);
     if (strcmp(name, "streams") == 0 || strcmp(name, "stream_maps") == 0)
         return shape(v, JSON_OBJECT, "an object", why, cap);

@@ -52,6 +52,8 @@ int sx_json_to_int(const json_t *v, long long *out)
     const char *p = buf;
     if (*p == '+' || *p == '-')
         p++;
+    if (*p == '\0')
+        return -1; /* a sign alone: strtoll would read it as 0 */
     for (; *p != '\0'; p++)
         if (!isdigit((unsigned char)*p))
             return -1;
@@ -111,6 +113,11 @@ int sx_json_to_bool(const json_t *v, int *out)
 
 void sx_json_describe(const json_t *v, int reveal, char *out, size_t cap)
 {
+    /* A member that is not there: json_typeof would read through NULL. */
+    if (v == NULL) {
+        snprintf(out, cap, "nothing");
+        return;
+    }
     switch (json_typeof(v)) {
     case JSON_OBJECT: snprintf(out, cap, "an object"); return;
     case JSON_ARRAY: snprintf(out, cap, "an array"); return;

@@ -15,7 +15,7 @@
  * name (everything after it is zero when not declared). */
 #define SX_SOURCE_MIN_SIZE (offsetof(siphon_source, name) + sizeof(((siphon_source *)0)->name))
 
-#define NAME_RULE "letters, digits, '_', '-' and '.' only"
+#define NAME_RULE "letters, digits, '_', '-' and '.' only, not starting with '-'"
 
 __attribute__((format(printf, 3, 4)))
 static int refuse(char *why, size_t cap, const char *fmt, ...)
@@ -29,7 +29,8 @@ static int refuse(char *why, size_t cap, const char *fmt, ...)
 
 int sx_name_is_valid(const char *name)
 {
-    if (name == NULL || *name == '\0')
+    /* "-x" would read as an option: `siphon plugins inspect -x`. */
+    if (name == NULL || *name == '\0' || *name == '-')
         return 0;
     for (const char *p = name; *p != '\0'; p++) {
         char c = *p;
@@ -54,7 +55,9 @@ int sx_utf8_is_valid(const char *text)
 /*
  * Plugin text quoted in a message: a refused plugin is untrusted, so its
  * strings are cut short and control bytes escaped before they reach a
- * terminal.
+ * terminal. Bytes past ASCII are escaped too: the text may not be UTF-8 (or
+ * be cut inside a character), and the message goes into JSON output
+ * (`siphon plugins --json`), which only takes UTF-8.
  */
 static const char *shown(const char *s, char *buf, size_t cap)
 {
@@ -70,13 +73,26 @@ static const char *shown(const char *s, char *buf, size_t cap)
             n += 3;
             break;
         }
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') {
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
             n += (size_t)snprintf(buf + n, cap - n, "\\x%02x", c);
         } else {
             buf[n++] = (char)c;
         }
     }
     buf[n++] = '"';
+    buf[n] = '\0';
+    return buf;
+}
+
+/* jansson's message about plugin text, which quotes that text raw: control
+ * bytes and bytes past ASCII become '?', as in shown(). */
+static const char *parser_message(const char *text, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (; *text != '\0' && n + 1 < cap; text++) {
+        unsigned char c = (unsigned char)*text;
+        buf[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+    }
     buf[n] = '\0';
     return buf;
 }
@@ -168,6 +184,11 @@ static int build_source(const siphon_source *decl, sx_source **out, char *why, s
                       "source struct size: plugin has %" PRIu32 ", host supports at most %zu "
                       "(built against a newer SDK)",
                       decl->struct_size, sizeof(siphon_source));
+    if (!SX_SIZE_IS_WHOLE(decl->struct_size, siphon_source))
+        return refuse(why, cap,
+                      "source struct size: plugin has %" PRIu32 ", not a multiple of %zu (no "
+                      "compiler gives siphon_source that size)",
+                      decl->struct_size, _Alignof(siphon_source));
     sx_source *src = calloc(1, sizeof *src);
     if (src == NULL)
         return SX_ADMIT_NOMEM;
@@ -205,10 +226,11 @@ static int build_source(const siphon_source *decl, sx_source **out, char *why, s
 static int parse_schema(const char *text, json_t **out, char *why, size_t cap)
 {
     json_error_t e;
+    char q[sizeof e.text];
     json_t *schema = json_loads(text, JSON_REJECT_DUPLICATES, &e);
     if (schema == NULL)
-        return refuse(why, cap, "schema_json does not parse: %s (line %d, column %d)", e.text,
-                      e.line, e.column);
+        return refuse(why, cap, "schema_json does not parse: %s (line %d, column %d)",
+                      parser_message(e.text, q, sizeof q), e.line, e.column);
     if (!json_is_object(schema)) {
         static const char *const type_names[] = {"an object", "an array", "a string", "an integer",
                                                  "a real", "true", "false", "null"};
@@ -326,6 +348,12 @@ static int check_component(const siphon_component *c, size_t index, sx_pending *
                       "component %zu ('%s') struct size: plugin has %" PRIu32 ", host supports at "
                       "most %zu (built against a newer SDK)",
                       index, c->name, c->struct_size, host_size);
+    if (!SX_SIZE_IS_WHOLE(c->struct_size, siphon_stream_vtable) ||
+        !SX_SIZE_IS_WHOLE(c->struct_size, siphon_sink_vtable))
+        return refuse(why, cap,
+                      "component %zu ('%s') struct size: plugin has %" PRIu32 ", not a multiple of "
+                      "%zu (no compiler gives a vtable that size)",
+                      index, c->name, c->struct_size, _Alignof(siphon_stream_vtable));
 
     int rc;
     if (c->kind == SIPHON_KIND_STREAM) {

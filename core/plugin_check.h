@@ -21,6 +21,12 @@
 #define SX_DESC_MIN_SIZE                                                       \
     (offsetof(siphon_plugin_desc, components) + sizeof(((siphon_plugin_desc *)0)->components))
 
+/* Whether size, declared by a plugin for a struct of the given type (an
+ * older, equal or newer layout of it), is one a compiler can give it: a
+ * multiple of the struct's alignment. The host copies the first size bytes
+ * of such structs; any other size would cut a pointer field in two. */
+#define SX_SIZE_IS_WHOLE(size, type) ((size) % _Alignof(type) == 0)
+
 /* A plugin's components, checked and copied, not yet in a registry. Each
  * stream owns its own source (built from its declaration) until
  * sx_registry_admit merges same-named sources. */
@@ -50,8 +56,9 @@ void sx_sink_free(sx_sink *sink);
 void sx_source_free(sx_source *source);
 
 /* True when name is usable as a plugin, component, source or option name:
- * non-empty, only ASCII letters, digits, '_', '-' and '.'. Such names need no
- * quoting in config keys, messages or the command line. */
+ * non-empty, only ASCII letters, digits, '_', '-' and '.', and not starting
+ * with '-'. Such names need no quoting in config keys, messages or the
+ * command line (where a leading '-' would read as an option). */
 int sx_name_is_valid(const char *name);
 
 /* True when text is valid UTF-8 (so it can go into JSON output as is: the

@@ -15,8 +15,40 @@ struct sx_queue {
     size_t capacity;
     size_t head;     /* next item to pop */
     size_t count;
+    size_t weight;   /* of the queued items */
+    size_t max_weight;
+    size_t (*weight_of)(const void *item);
     int closed;
 };
+
+static size_t weight_of(const sx_queue *q, const void *item)
+{
+    return q->weight_of != NULL ? q->weight_of(item) : 0;
+}
+
+/* Whether an item of weight w must wait for room. */
+static int full_for(const sx_queue *q, size_t w)
+{
+    if (q->count == q->capacity)
+        return 1;
+    return w > 0 && q->weight > 0 && q->max_weight - q->weight < w;
+}
+
+void sx_queue_set_weight(sx_queue *q, size_t max_weight, size_t (*fn)(const void *item))
+{
+    pthread_mutex_lock(&q->lock);
+    q->max_weight = max_weight;
+    q->weight_of = fn;
+    pthread_mutex_unlock(&q->lock);
+}
+
+size_t sx_queue_weight(sx_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    size_t w = q->weight;
+    pthread_mutex_unlock(&q->lock);
+    return w;
+}
 
 sx_queue *sx_queue_new(size_t capacity, size_t item_size)
 {
@@ -40,19 +72,8 @@ sx_queue *sx_queue_new(size_t capacity, size_t item_size)
 
 int sx_queue_push(sx_queue *q, const void *item)
 {
-    pthread_mutex_lock(&q->lock);
-    while (q->count == q->capacity && !q->closed)
-        pthread_cond_wait(&q->not_full, &q->lock);
-    if (q->closed) {
-        pthread_mutex_unlock(&q->lock);
-        return -1;
-    }
-    size_t tail = (q->head + q->count) % q->capacity;
-    memcpy(q->items + tail * q->item_size, item, q->item_size);
-    q->count++;
-    pthread_cond_signal(&q->not_empty);
-    pthread_mutex_unlock(&q->lock);
-    return 0;
+    size_t pushed;
+    return sx_queue_push_many(q, item, 1, &pushed);
 }
 
 int sx_queue_push_many(sx_queue *q, const void *items, size_t n, size_t *pushed)
@@ -60,21 +81,24 @@ int sx_queue_push_many(sx_queue *q, const void *items, size_t n, size_t *pushed)
     const unsigned char *src = items;
     size_t done = 0;
     pthread_mutex_lock(&q->lock);
-    while (done < n) {
-        while (q->count == q->capacity && !q->closed)
-            pthread_cond_wait(&q->not_full, &q->lock);
-        if (q->closed)
-            break;
-        size_t room = q->capacity - q->count;
-        size_t take = n - done < room ? n - done : room;
-        for (size_t i = 0; i < take; i++) {
-            size_t tail = (q->head + q->count) % q->capacity;
-            memcpy(q->items + tail * q->item_size, src + (done + i) * q->item_size, q->item_size);
-            q->count++;
+    while (done < n && !q->closed) {
+        const void *item = src + done * q->item_size;
+        size_t w = weight_of(q, item);
+        if (full_for(q, w)) {
+            /* wake the consumer for what is in, then wait for room */
+            pthread_cond_signal(&q->not_empty);
+            while (full_for(q, w) && !q->closed)
+                pthread_cond_wait(&q->not_full, &q->lock);
+            continue;
         }
-        done += take;
-        pthread_cond_signal(&q->not_empty);
+        size_t tail = (q->head + q->count) % q->capacity;
+        memcpy(q->items + tail * q->item_size, item, q->item_size);
+        q->count++;
+        q->weight += w;
+        done++;
     }
+    if (done > 0)
+        pthread_cond_signal(&q->not_empty);
     pthread_mutex_unlock(&q->lock);
     if (pushed)
         *pushed = done;
@@ -115,7 +139,9 @@ int sx_queue_pop_many(sx_queue *q, void *items, size_t max, int timeout_ms)
     unsigned char *dst = items;
     size_t n = q->count < max ? q->count : max;
     for (size_t i = 0; i < n; i++) {
-        memcpy(dst + i * q->item_size, q->items + q->head * q->item_size, q->item_size);
+        const void *item = q->items + q->head * q->item_size;
+        q->weight -= weight_of(q, item);
+        memcpy(dst + i * q->item_size, item, q->item_size);
         q->head = (q->head + 1) % q->capacity;
     }
     q->count -= n;

@@ -17,6 +17,19 @@ typedef struct sx_queue sx_queue;
 /* capacity items of item_size bytes each. */
 sx_queue *sx_queue_new(size_t capacity, size_t item_size);
 
+/*
+ * Bounds the queue by weight too (the bytes of record text it holds), so a
+ * queue of large records stays as small as one of small records: a push
+ * waits while the queue holds something and the item would take the total
+ * past max_weight. weight_of gives an item's weight (0 for items that do not
+ * count). An item heavier than max_weight goes in alone. Call it before the
+ * first push.
+ */
+void sx_queue_set_weight(sx_queue *q, size_t max_weight, size_t (*weight_of)(const void *item));
+
+/* The total weight of the queued items. */
+size_t sx_queue_weight(sx_queue *q);
+
 /* Copies item in, waiting while the queue is full. Returns 0, or -1 when the
  * queue was closed (the item was not queued). */
 int sx_queue_push(sx_queue *q, const void *item);

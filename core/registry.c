@@ -28,7 +28,9 @@ static int refuse(char *why, size_t cap, const char *fmt, ...)
     return SX_ADMIT_REFUSED;
 }
 
-/* JSON text of a plugin's default for a message: shortened, no control bytes. */
+/* JSON text of a plugin's default for a message: shortened, no control bytes,
+ * and ASCII only (the text may not be UTF-8, or be cut inside a character,
+ * and refusals go into JSON output). */
 static const char *shown_json(const char *s, char *buf, size_t cap)
 {
     size_t n = 0;
@@ -39,7 +41,7 @@ static const char *shown_json(const char *s, char *buf, size_t cap)
             break;
         }
         unsigned char c = (unsigned char)s[i];
-        buf[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        buf[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
     }
     buf[n] = '\0';
     return buf;
@@ -192,7 +194,7 @@ static int check_option(const sx_options *out, size_t i, char *why, size_t cap)
     if (!sx_name_is_valid(o->name))
         return refuse(why, cap,
                       "option %zu: name \"%s\" is not a valid name (letters, digits, '_', '-' "
-                      "and '.' only)",
+                      "and '.' only, not starting with '-')",
                       i, shown_json(o->name, q, sizeof q));
     for (size_t j = 0; j < i; j++)
         if (strcmp(out->items[j].name, o->name) == 0)
@@ -232,9 +234,13 @@ static int parse_default(sx_options *out, size_t i, char *why, size_t cap)
                                                       : shown_json(o->default_json, q, sizeof q);
     json_error_t e;
     json_t *raw = json_loads(o->default_json, JSON_DECODE_ANY, &e);
+    char qe[128];
+    /* jansson's message quotes the token where it stopped, raw bytes and
+     * all: it is plugin text like the default itself. */
     if (raw == NULL)
         return refuse(why, cap, "option '%s': default_json '%s' does not parse: %s", o->name, text,
-                      (o->flags & SIPHON_OPT_SECRET) ? "invalid JSON" : e.text);
+                      (o->flags & SIPHON_OPT_SECRET) ? "invalid JSON"
+                                                     : shown_json(e.text, qe, sizeof qe));
     json_t *fit = fit_default(o->type, raw);
     json_decref(raw);
     if (fit == NULL)
@@ -259,6 +265,13 @@ int sx_options_normalise(const siphon_option *table, uint32_t option_size, sx_op
     if (option_size < SX_OPTION_MIN_SIZE)
         return refuse(why, why_cap, "option_size: plugin has %" PRIu32 ", host needs at least %zu",
                       option_size, (size_t)SX_OPTION_MIN_SIZE);
+    /* Copying the first option_size bytes of an entry must not cut a field
+     * in two: half a pointer is a wild pointer. */
+    if (!SX_SIZE_IS_WHOLE(option_size, siphon_option))
+        return refuse(why, why_cap,
+                      "option_size: plugin has %" PRIu32 ", not a multiple of %zu (no compiler "
+                      "gives siphon_option that size)",
+                      option_size, _Alignof(siphon_option));
     /* Stride by the plugin's size, copy no more than the host knows (OBS /
      * Redis sizeof_* pattern): the option struct may grow in later minors. */
     const unsigned char *base = (const unsigned char *)table;

@@ -139,10 +139,11 @@ typedef enum sx_admit {
  * numbers or booleans are accepted for those types). Refused, with a reason
  * in why such as "option 'page_size': default_json '\"ten\"' does not fit
  * type int": an option_size smaller than name, type and flags; an entry with
- * a NULL name but other fields set; a name that is empty, a duplicate or not
- * [A-Za-z0-9_.-]+; an unknown type; an env that is not [A-Z_][A-Z0-9_]*;
- * choices on a non-string option or with an empty entry; text that is not
- * UTF-8; a default that does not parse, does not fit its type or is not one
+ * a NULL name but other fields set; a name that is empty, a duplicate, not
+ * [A-Za-z0-9_.-]+ or starting with '-'; an option_size that is not a
+ * multiple of the struct's alignment; an unknown type; an env that is not
+ * [A-Z_][A-Z0-9_]*; choices on a non-string option or with an empty entry;
+ * text that is not UTF-8; a default that does not parse, does not fit its type or is not one
  * of its choices (a secret option's default is never quoted). table may be
  * NULL (no options). Returns an sx_admit; out is empty unless SX_ADMIT_OK.
  */

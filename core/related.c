@@ -6,10 +6,14 @@
  * however many streams need it (single flight: later callers wait for the
  * first), even when the parent stream itself is not selected.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crash.h"
+#include "http.h"
 #include "log.h"
 #include "run.h"
 
@@ -90,6 +94,123 @@ sx_stream *sx_stream_parent(sx_run *run, const sx_stream *stream)
     return p != NULL && p->source == stream->source ? p : NULL;
 }
 
+/* One partition of a parent read in full, and what became of it. */
+typedef struct collect_part {
+    json_t *context;
+    json_t *records;
+    int rc;
+    int skipped;              /* not read: another partition had failed */
+    char message[1024];
+} collect_part;
+
+/* The partitions of one parent, handed out to the threads that read them. */
+typedef struct collect_pool {
+    sx_run *run;
+    sx_stream *stream;
+    collect_part *parts;
+    size_t n;
+    atomic_size_t next;
+    atomic_int failed;
+} collect_pool;
+
+static void collect_loop(collect_pool *p)
+{
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= p->n)
+            return;
+        collect_part *part = &p->parts[i];
+        if (atomic_load(&p->failed) || p->run->stop) {
+            part->skipped = 1;
+            continue;
+        }
+        part->records = json_array();
+        part->rc = part->records == NULL
+                       ? SIPHON_E_NOMEM
+                       : collect_partition(p->run, p->stream, part->context, part->records,
+                                           part->message, sizeof part->message);
+        if (part->rc != SIPHON_OK)
+            atomic_store(&p->failed, 1);
+    }
+}
+
+static void *collect_thread(void *arg)
+{
+    sx_crash_thread_init();
+    collect_loop(arg);
+    sx_http_thread_cleanup();
+    sx_crash_thread_fini();
+    return NULL;
+}
+
+/*
+ * Reads the partitions of a child stream read in full (fields: one per
+ * contact list) with up to `workers` threads, the calling one included: every
+ * stream that needs the parent waits for it, and under a request budget the
+ * send times of the first window set the pace of every later one (a sliding
+ * window lets a request go when the one a window before it leaves), so one
+ * request at a time here would slow the whole run. The records keep the
+ * parents' order.
+ */
+static int collect_partitions(sx_run *run, sx_stream *stream, const json_t *parents, json_t *out,
+                              char *message, size_t cap)
+{
+    size_t n_parents = json_array_size(parents), n = 0;
+    collect_part *parts = calloc(n_parents ? n_parents : 1, sizeof *parts);
+    if (parts == NULL) {
+        snprintf(message, cap, "stream %s: out of memory", stream->vt.base.name);
+        return SIPHON_E_NOMEM;
+    }
+    int rc = SIPHON_OK;
+    size_t i;
+    const json_t *prec;
+    json_array_foreach(parents, i, prec) {
+        json_t *context;
+        int prc = sx_stream_partition(run, stream, prec, &context, message, cap);
+        if (prc == SIPHON_DONE)
+            continue;
+        if (prc != SIPHON_OK) {
+            rc = prc;
+            break;
+        }
+        parts[n++].context = context;
+    }
+
+    if (rc == SIPHON_OK && n > 0) {
+        collect_pool pool = {.run = run, .stream = stream, .parts = parts, .n = n};
+        atomic_init(&pool.next, 0);
+        atomic_init(&pool.failed, 0);
+        size_t helpers = (run->n_workers < n ? run->n_workers : n) - 1, started = 0;
+        pthread_t *threads = helpers ? calloc(helpers, sizeof *threads) : NULL;
+        for (; threads != NULL && started < helpers; started++)
+            if (pthread_create(&threads[started], NULL, collect_thread, &pool) != 0)
+                break; /* fewer threads, same result */
+        collect_loop(&pool);
+        for (size_t t = 0; t < started; t++)
+            pthread_join(threads[t], NULL);
+        free(threads);
+        for (size_t k = 0; k < n && rc == SIPHON_OK; k++) {
+            if (parts[k].skipped)
+                continue;
+            if (parts[k].rc != SIPHON_OK) {
+                rc = parts[k].rc;
+                snprintf(message, cap, "%s", parts[k].message);
+            } else if (json_array_extend(out, parts[k].records) != 0) {
+                snprintf(message, cap, "stream %s: out of memory", stream->vt.base.name);
+                rc = SIPHON_E_NOMEM;
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        json_decref(parts[k].context);
+        json_decref(parts[k].records);
+    }
+    free(parts);
+    if (rc == SIPHON_OK && run->stop)
+        rc = SIPHON_E_CANCELLED;
+    return rc;
+}
+
 static int collect_all(sx_run *run, sx_stream *stream, json_t *out, char *message, size_t cap,
                        int depth)
 {
@@ -103,24 +224,9 @@ static int collect_all(sx_run *run, sx_stream *stream, json_t *out, char *messag
     }
     const json_t *parents;
     int rc = related_get_depth(run, parent, &parents, message, cap, depth + 1);
-    size_t i;
-    const json_t *prec;
-    json_array_foreach(parents, i, prec) {
-        if (rc != SIPHON_OK || run->stop)
-            break;
-        json_t *context;
-        rc = sx_stream_partition(run, stream, prec, &context, message, cap);
-        if (rc == SIPHON_DONE) {
-            rc = SIPHON_OK;
-            continue;
-        }
-        if (rc == SIPHON_OK)
-            rc = collect_partition(run, stream, context, out, message, cap);
-        json_decref(context);
-    }
-    if (rc == SIPHON_OK && run->stop)
-        rc = SIPHON_E_CANCELLED;
-    return rc;
+    if (rc != SIPHON_OK)
+        return rc;
+    return collect_partitions(run, stream, parents, out, message, cap);
 }
 
 static int related_get_depth(sx_run *run, sx_stream *stream, const json_t **records,

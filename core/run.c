@@ -16,6 +16,16 @@
 /* Queue depth between workers and the writer: enough to keep the sink busy,
  * small enough that memory stays flat (a few MB of records at most). */
 #define RUN_QUEUE_CAPACITY 2048
+/* ... and at most this much record text, so large records do not make the
+ * queue large: 2048 records of 1 MB would otherwise be 2 GB. */
+#define RUN_QUEUE_TEXT_BYTES (8u << 20)
+
+/* A message's weight in the queue: the bytes of its record text. */
+static size_t msg_weight(const void *item)
+{
+    const sx_msg *m = item;
+    return m->type == SX_MSG_RECORD && m->value == NULL ? m->raw_len : 0;
+}
 
 static long long host_int(const sx_run *run, const char *stream, const char *name, long long dflt)
 {
@@ -223,6 +233,7 @@ int sx_run_open(sx_run *run, const sx_run_options *opts, sx_error *err)
         sx_error_set(err, SX_EXIT_FAILURE, "out of memory");
         return -1;
     }
+    sx_queue_set_weight(run->queue, RUN_QUEUE_TEXT_BYTES, msg_weight);
     for (size_t i = 0; i < src->n_streams; i++)
         run->related[run->n_related++].stream = src->streams[i];
     if (opts->no_sink)
@@ -243,6 +254,13 @@ int sx_run_open(sx_run *run, const sx_run_options *opts, sx_error *err)
         return -1;
     }
     sx_ctx_release(&ctx);
+    uint64_t caps = run->sink->vt.base.caps;
+    if (run->sink->vt.instance_caps != NULL) {
+        sx_crash_enter(run->sink->plugin, run->sink->vt.base.name, "instance_caps");
+        caps &= run->sink->vt.instance_caps(run->sink_self);
+        sx_crash_leave();
+    }
+    run->sink_takes_text = (caps & SIPHON_CAP_RAW_RECORDS) != 0;
     if (load_state(run, err) != 0)
         return -1;
     run->state = sx_state_copy(run->input_state);
@@ -312,6 +330,11 @@ static int plan_output(sx_run *run, sx_job *job, sx_error *err)
     if (sx_stream_map_build(run->config.root, job->name, job->schema, job->output_keys,
                             run->functions, &job->map, err) != 0)
         return -1;
+    /* Text records skip the tree only when no step before the sink needs
+     * one: property selection (the catalog's mask), a stream map, and a
+     * sink that takes text. A new per-record step that edits records must
+     * be added to this condition. */
+    job->text_ok = run->sink_takes_text && job->entry->mask == NULL && job->map == NULL;
     if (job->map == NULL)
         return 0;
     json_decref(job->schema);

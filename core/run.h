@@ -26,6 +26,7 @@
 #include "queue.h"
 #include "registry.h"
 #include "state.h"
+#include "text_block.h"
 #include "transform.h"
 
 typedef struct sx_run sx_run;
@@ -80,6 +81,10 @@ struct sx_job {
     const char *output;          /* the name the sink sees: the map's alias, else name */
     const char *const *output_keys;  /* key properties the sink sees */
     const char *output_rk;       /* replication key the sink sees (NULL: mapped away) */
+    /* Records emitted as text may reach the sink as text: nothing between
+     * needs a tree (no deselected property, no stream map) and the sink
+     * takes text. The one place that decides is plan_output in run.c. */
+    int text_ok;
 
     atomic_uint_fast64_t records;
     atomic_uint_fast64_t requests;
@@ -107,6 +112,7 @@ struct sx_task {
     char *start_value;           /* the bookmark to resume from, or NULL */
     /* owned by the worker running the task: */
     char *max_value;             /* the highest replication value emitted */
+    size_t max_len, max_cap;     /* its length, and the room max_value has */
     char *signpost;
     int unsorted;                /* a value came lower than an earlier one */
     uint64_t records;
@@ -131,6 +137,11 @@ typedef struct sx_msg {
     json_t *value;           /* RECORD: the record; STATE_PUT: the value */
     char *text;              /* CHECKPOINT: bookmark; STATE_PUT: key */
     int64_t extracted_ms;
+    /* RECORD as text (value NULL): compact JSON inside block, of which the
+     * message holds one reference. */
+    const char *raw;
+    size_t raw_len;
+    sx_text_block *block;
 } sx_msg;
 
 /* The per-callback context handed to plugins. */
@@ -138,7 +149,7 @@ enum { SX_CTX_STREAM = 1, SX_CTX_SINK, SX_CTX_SOURCE };
 
 /* Messages a worker gathers before handing them to the writer in one go:
  * one lock and one wake-up per batch instead of per record. */
-#define SX_CTX_BATCH 64
+#define SX_CTX_BATCH 256
 
 struct siphon_ctx {
     const siphon_host_api *api;  /* must stay first (struct siphon_ctx_head) */
@@ -157,6 +168,7 @@ struct siphon_ctx {
     int status_hint;             /* SX_EXIT_AUTH once credentials were rejected */
     sx_msg batch[SX_CTX_BATCH];  /* records and checkpoints not yet queued */
     size_t n_batch;
+    struct sx_text_state *text;  /* emit_raw's reusable state (emit_text.c), or NULL */
 };
 
 struct sx_run {
@@ -182,6 +194,7 @@ struct sx_run {
 
     sx_sink *sink;
     void *sink_self;
+    int sink_takes_text;         /* the open sink has SIPHON_CAP_RAW_RECORDS */
     sx_queue *queue;
 
     /* the worker pool */
@@ -229,6 +242,27 @@ void sx_ctx_init(siphon_ctx *ctx, sx_run *run, int kind);
 int sx_ctx_flush(siphon_ctx *ctx);
 /* Releases the ctx (messages never flushed are dropped). */
 void sx_ctx_release(siphon_ctx *ctx);
+/* Takes a message (and what it owns) into the ctx's batch; -1 when the run
+ * stopped. */
+int sx_ctx_queue(siphon_ctx *ctx, const sx_msg *msg);
+/* Warns once per stream about a top-level key the schema does not declare
+ * (key is len bytes, no NUL needed). */
+void sx_job_note_unknown_key(sx_job *job, const char *key, size_t len);
+/* Tracks a partition's highest replication value (len bytes); a lower one
+ * marks it unsorted, so its bookmark waits for its end. */
+void sx_task_track_value(sx_task *task, const char *value, size_t len);
+/* Releases what a message owns without acting on it. */
+void sx_msg_release(sx_msg *m);
+
+/* emit_text.c: records that stay text (emit_raw's fast path) */
+/* Returned by sx_emit_text for a record that must go the tree way after all
+ * (an escaped top-level key, a repeated key, an escaped bookmark value). */
+#define SX_EMIT_NEEDS_TREE 1000
+/* Checks, notes and queues one text record of a job with text_ok; returns a
+ * siphon_status or SX_EMIT_NEEDS_TREE. */
+int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len);
+/* Frees the ctx's text state. */
+void sx_emit_text_release(siphon_ctx *ctx);
 
 /* jobs.c: the worker pool and what runs on it */
 int sx_jobs_start(sx_run *run, sx_error *err);
@@ -272,5 +306,9 @@ void sx_progress_stop(sx_run *run);
 /* Milliseconds, wall clock and monotonic. */
 int64_t sx_now_ms(void);
 int64_t sx_mono_ms(void);
+/* The wall clock for stamping records (time_extracted): the kernel's coarse
+ * clock, exact to a tick (a few ms) and several times cheaper to read than
+ * sx_now_ms, which counts when every record is stamped. */
+int64_t sx_stamp_ms(void);
 
 #endif

@@ -320,6 +320,10 @@ static int add_entry(build *b, const char *key, const json_t *v)
         }
         e.kind = E_DROP;
     } else if (json_is_string(v)) {
+        /* A column without a name: no sink can store it, and as the new
+         * name of a key it would leave the stream keyed on nothing. */
+        if (key[0] == '\0')
+            return fail(b, key, "a computed property needs a name");
         e.kind = E_EXPR;
         if (compile(b, key, json_string_value(v), key, &e.expr) != 0)
             return -1;

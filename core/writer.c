@@ -42,13 +42,18 @@ static void task_free(sx_task *t)
     free(t);
 }
 
-/* Releases what a message owns without acting on it. */
-static void msg_discard(sx_msg *m)
+void sx_msg_release(sx_msg *m)
 {
     json_decref(m->value);
+    m->value = NULL;
     free(m->text);
-    if (m->type == SX_MSG_PARTITION_DONE)
+    m->text = NULL;
+    sx_text_block_unref(m->block);
+    m->block = NULL;
+    if (m->type == SX_MSG_PARTITION_DONE) {
         task_free(m->task);
+        m->task = NULL;
+    }
 }
 
 static const char *sink_error(writer *w)
@@ -138,12 +143,13 @@ static int on_record(writer *w, sx_msg *m)
         .record = m->value,
         .extracted_at_ms = m->extracted_ms,
         .version = m->job->mode == SIPHON_SYNC_FULL_TABLE ? m->job->version : 0,
+        .json = m->value == NULL ? m->raw : NULL,
+        .json_len = m->value == NULL ? m->raw_len : 0,
     };
     sx_crash_enter(run->sink->plugin, run->sink->vt.base.name, "write_record");
     int rc = w->vt->write_record(run->sink_self, &rec);
     sx_crash_leave();
-    json_decref(m->value);
-    m->value = NULL;
+    sx_msg_release(m);
     if (rc != SIPHON_OK)
         return sink_failed(w, "write_record", m->job->output);
     w->since_commit++;
@@ -268,9 +274,9 @@ int sx_writer_run(sx_run *run, sx_error *err)
             if (failed || finished || batch[i].type == SX_MSG_FINISHED) {
                 /* nothing follows FINISHED; after a failure the rest is dropped */
                 finished = finished || batch[i].type == SX_MSG_FINISHED;
-                msg_discard(&batch[i]);
+                sx_msg_release(&batch[i]);
             } else if (handle(&w, &batch[i]) != 0) {
-                msg_discard(&batch[i]);
+                sx_msg_release(&batch[i]);
                 failed = 1;
             }
         }
@@ -291,5 +297,5 @@ void sx_writer_drain(sx_run *run)
     sx_queue_close(run->queue);
     sx_msg m;
     while (sx_queue_pop(run->queue, &m, 0) == 0)
-        msg_discard(&m);
+        sx_msg_release(&m);
 }

@@ -383,8 +383,49 @@ print(c.execute("select count(*) from \"%s\"" % sys.argv[2].replace("\"", "\"\""
         echo "$stream: API $want, table $got"
         [ "$want" = "$got" ] || return 1
     done
+    demo_url=$url
 }
+demo_url=""
 check "the demo runs with the installed binary against the emulator" demo
+
+# The packaged transforms library, at the path siphon-config(5) names, called
+# from a stream map by the installed siphon.
+transforms_br() {
+    [ -n "$demo_url" ] || { echo "the demo's emulator is not running"; return 1; }
+    local d="$work/transforms" lib multiarch n_records n_mapped
+    multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+    lib="/usr/lib/$multiarch/siphon/transforms/libsiphon-transforms-br.so"
+    dpkg -L siphon-transforms-br | grep -qx "$lib" || { echo "$lib is not in the package"; return 1; }
+    mkdir -p "$d"
+    cat >"$d/config.json" <<EOF
+{
+  "user": "demo@siphon.test",
+  "password": "demo-secret-pw",
+  "client_code": "100001",
+  "base_url": "$demo_url",
+  "requests_per_minute": 100000,
+  "allow_native_transforms": true,
+  "transforms": [
+    {"name": "e164", "library": "$lib", "symbol": "br_phone_e164",
+     "signature": "string(string)", "free": "br_free"},
+    {"name": "cpf_valid", "library": "$lib", "symbol": "cpf_valid", "signature": "bool(string)"}
+  ],
+  "stream_maps": {"contacts": {
+    "__filter__": "cpf_valid('529.982.247-25')",
+    "office_phone": "e164('(11) 98765-4321')"
+  }}
+}
+EOF
+    env -u SIPHON_PLUGIN_PATH -u SIPHON_PLUGIN_SYSTEM_PATH \
+        siphon run --config "$d/config.json" --select contacts --sink stdout --quiet >"$d/out.jsonl" ||
+        return 1
+    n_records=$(jq -c 'select(.type == "RECORD")' "$d/out.jsonl" | grep -c .)
+    n_mapped=$(jq -c 'select(.type == "RECORD" and .record.office_phone == "+5511987654321")' \
+        "$d/out.jsonl" | grep -c .)
+    echo "contacts: $n_records records, $n_mapped with the mapped phone"
+    [ "$n_records" -gt 0 ] && [ "$n_records" = "$n_mapped" ]
+}
+check "the packaged Brazilian transforms run in a stream map" transforms_br
 if [ -n "$emulator_pid" ]; then
     kill "$emulator_pid" 2>/dev/null
     wait "$emulator_pid" 2>/dev/null
@@ -466,6 +507,9 @@ rpm_fields() {
         rpm -qp --requires "$rpm" | tee /dev/stderr | grep -qx 'siphon(plugin-abi) = 1' || return 1
         rpm -qpl "$rpm" | grep -q '/siphon/plugins/.*\.so$' || return 1
     done
+    rpm=$(find "$top/RPMS" -name "siphon-transforms-br-$version-*.rpm" | head -n1)
+    [ -n "$rpm" ] || { echo "no siphon-transforms-br"; return 1; }
+    rpm -qpl "$rpm" | grep -q '/siphon/transforms/libsiphon-transforms-br\.so$' || return 1
     rpm=$(find "$top/RPMS" -name "siphon-devel-$version-*.rpm" | head -n1)
     rpm -qpl "$rpm" | grep -q 'siphon-plugin.pc$' && rpm -qpl "$rpm" | grep -q 'macros.siphon$'
 }

@@ -5,7 +5,8 @@
 # "[====] Synthesis: ..." line; the exit status is the runner's.
 #
 #   tests/run.sh                     the normal build (build/)
-#   tests/run.sh --sanitize          AddressSanitizer + UBSan with clang (build-asan/)
+#   tests/run.sh --sanitize          AddressSanitizer + UBSan with clang (build-asan/); a
+#                                    leak or UB report from any test process fails the run
 #   tests/run.sh -- --filter 'cli/*' anything after -- goes to the Criterion runner
 set -eu
 umask 022   # the loader refuses group-writable plugin folders
@@ -45,5 +46,19 @@ fi
 
 export SIPHON_PLUGIN_SYSTEM_PATH=""
 status=0
+if [ "$build" = build-asan ]; then
+    # Each test runs in a forked process whose leak report does not fail the
+    # test: read the reports from the runner's stderr and fail on any.
+    errlog=$(mktemp /tmp/siphon-tests-stderr.XXXXXX)
+    "$build/tests/siphon-tests" "$@" 2>"$errlog" || status=$?
+    cat "$errlog" >&2
+    reports=$(grep -c -e 'ERROR: LeakSanitizer' -e 'runtime error:' "$errlog" || true)
+    rm -f "$errlog"
+    if [ "$reports" -gt 0 ]; then
+        echo "sanitizers: $reports report(s) from the test processes above" >&2
+        exit 1
+    fi
+    exit $status
+fi
 "$build/tests/siphon-tests" "$@" || status=$?
 exit $status

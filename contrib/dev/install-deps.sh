@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 libcurl4-openssl-dev libjansson-dev libffi-dev libcriterion-dev libsqlite3-dev sqlite3
-libpq-dev postgresql libmicrohttpd-dev libgnutls28-dev zlib1g-dev valgrind jq curl
+libpq-dev postgresql libmicrohttpd-dev libgnutls28-dev zlib1g-dev valgrind jq curl time
 debhelper dpkg-dev devscripts fakeroot lintian rpm file"
 
 missing=""

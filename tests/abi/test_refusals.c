@@ -20,7 +20,7 @@
  * depend on the build: {DIR} the staging folder, {MAJOR}, {MINOR}, {SIG}, and
  * struct sizes ({DESC_MIN}, {STREAM_MAX}, {SOURCE_MAX}, ...; "+N" adds N).
  */
-#define NAME_RULE "(letters, digits, '_', '-' and '.' only)"
+#define NAME_RULE "(letters, digits, '_', '-' and '.' only, not starting with '-')"
 #define LDD_HINT(f) " (check its libraries with 'ldd {DIR}/" f ".so')"
 #define REFUSALS(X) \
     X(no_entry, "", "not a siphon plugin: no siphon_plugin_entry") \

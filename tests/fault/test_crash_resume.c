@@ -29,8 +29,11 @@
 #include "fault/fault-paths.h"
 #include "fz.h"
 #include "siphon_cli.h"
+#include "deadline.h"
 
-TestSuite(crash_resume, .timeout = 900);
+SXT_DEADLINE(900)
+
+TestSuite(crash_resume, .init = sxt_deadline_900s);
 
 #define KILLS 50
 /* A commit every 150 records: about twenty in a run, so kills by timer land

@@ -12,8 +12,11 @@
 
 #include "fz.h"
 #include "proc.h"
+#include "deadline.h"
 
-TestSuite(fault_fatal, .timeout = 180);
+SXT_DEADLINE(180)
+
+TestSuite(fault_fatal, .init = sxt_deadline_180s);
 
 #define EXIT_AUTH 4
 #define EXIT_PARTIAL 5

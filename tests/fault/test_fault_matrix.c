@@ -15,8 +15,11 @@
 
 #include "fz.h"
 #include "proc.h"
+#include "deadline.h"
 
-TestSuite(fault_matrix, .timeout = 300);
+SXT_DEADLINE(300)
+
+TestSuite(fault_matrix, .init = sxt_deadline_300s);
 
 typedef struct fault_case {
     const char *const *emulator; /* fault flags, NULL-terminated */

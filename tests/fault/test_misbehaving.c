@@ -17,8 +17,11 @@
 
 #include "fz.h"
 #include "siphon_cli.h"
+#include "deadline.h"
 
-TestSuite(misbehaving, .timeout = 120);
+SXT_DEADLINE(120)
+
+TestSuite(misbehaving, .init = sxt_deadline_120s);
 
 typedef struct rig {
     const char *sink;

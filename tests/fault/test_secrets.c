@@ -26,8 +26,11 @@
 
 #include "fz.h"
 #include "siphon_cli.h"
+#include "deadline.h"
 
-TestSuite(secrets, .timeout = 240);
+SXT_DEADLINE(240)
+
+TestSuite(secrets, .init = sxt_deadline_240s);
 
 /* The core is what any copy of the password holds, however it is escaped. */
 #define PASSWORD_CORE "sxtPASSWORD7731"

@@ -12,8 +12,11 @@
 
 #include "fz.h"
 #include "siphon_cli.h"
+#include "deadline.h"
 
-TestSuite(tls_verify, .timeout = 120);
+SXT_DEADLINE(120)
+
+TestSuite(tls_verify, .init = sxt_deadline_120s);
 
 typedef struct tls_rig {
     sxt_dz t;

@@ -390,6 +390,36 @@ int sxt_sink_write_borrowed(sxt_sink *s, const char *stream, const json_t *recor
     return s->vt.write_record(s->self, &rec);
 }
 
+int sxt_sink_write_text(sxt_sink *s, const char *stream, const char *json)
+{
+    size_t n = strlen(json);
+    char *copy = malloc(n ? n : 1);
+    char *stream_copy = strdup(stream);
+    memcpy(copy, json, n);
+    json_t *version = json_object_get(s->versions, stream);
+    siphon_record rec = {
+        .struct_size = sizeof rec,
+        .stream = stream_copy,
+        .record = NULL,
+        .extracted_at_ms = s->clock_ms,
+        .version = version ? json_integer_value(version) : 0,
+        .json = copy,
+        .json_len = n,
+    };
+    int rc = s->vt.write_record(s->self, &rec);
+    free(copy);
+    free(stream_copy);
+    return rc;
+}
+
+uint64_t sxt_sink_instance_caps(const sxt_sink *s)
+{
+    uint64_t caps = s->vt.base.caps;
+    if (s->vt.instance_caps != NULL)
+        caps &= s->vt.instance_caps(s->self);
+    return caps;
+}
+
 int sxt_sink_write(sxt_sink *s, const char *stream, const char *record_json)
 {
     json_error_t jerr;

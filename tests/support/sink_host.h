@@ -59,6 +59,15 @@ int sxt_sink_write_value(sxt_sink *s, const char *stream, const json_t *record);
  * writers make: for benchmarks, which measure the sink and not this host. */
 int sxt_sink_write_borrowed(sxt_sink *s, const char *stream, const json_t *record);
 
+/* write_record() of a record given as text (siphon_record.json, record
+ * NULL), as the host hands records emitted with emit_raw to sinks with
+ * SIPHON_CAP_RAW_RECORDS; the text is copied so the sink cannot keep it. */
+int sxt_sink_write_text(sxt_sink *s, const char *stream, const char *json);
+
+/* The capabilities of the open instance: base caps narrowed by
+ * instance_caps when the sink has it, as the host computes them. */
+uint64_t sxt_sink_instance_caps(const sxt_sink *s);
+
 /* commit() with a state given as JSON text (NULL for none). */
 int sxt_sink_commit(sxt_sink *s, const char *state_json);
 

@@ -5,6 +5,10 @@
 #include <criterion/criterion.h>
 
 #include "budget.h"
+#include "deadline.h"
+
+SXT_DEADLINE(30)
+SXT_DEADLINE(60)
 
 static void sleep_ms(int ms)
 {
@@ -59,7 +63,7 @@ static void *acquire_burst(void *p)
     return NULL;
 }
 
-Test(budget, never_more_than_limit_sends_in_any_window, .timeout = 60)
+Test(budget, never_more_than_limit_sends_in_any_window, .init = sxt_deadline_60s)
 {
     enum { THREADS = 4, EACH = 6, LIMIT = 5 };
     const int64_t window = 150;
@@ -134,7 +138,7 @@ static void *acquire_one(void *p)
     return NULL;
 }
 
-Test(budget, block_for_holds_back_every_acquirer, .timeout = 30)
+Test(budget, block_for_holds_back_every_acquirer, .init = sxt_deadline_30s)
 {
     sx_budget *b = sx_budget_new(100, 1000, 0);
     int64_t before = sx_budget_now_ms();
@@ -158,7 +162,7 @@ Test(budget, block_for_holds_back_every_acquirer, .timeout = 30)
     sx_budget_free(b);
 }
 
-Test(budget, block_for_reaches_threads_already_waiting, .timeout = 30)
+Test(budget, block_for_reaches_threads_already_waiting, .init = sxt_deadline_30s)
 {
     /* One slot per 200 ms: the second acquirer waits for the window, and a
      * block arriving meanwhile must push it further out. */
@@ -189,7 +193,7 @@ Test(budget, shorter_block_never_cuts_a_longer_one_short)
     sx_budget_free(b);
 }
 
-Test(budget, cancel_ends_a_wait, .timeout = 30)
+Test(budget, cancel_ends_a_wait, .init = sxt_deadline_30s)
 {
     sx_budget *b = sx_budget_new(1, 3600 * 1000, 0);
     cr_assert_eq(sx_budget_acquire(b, NULL), 0);
@@ -208,7 +212,7 @@ Test(budget, cancel_ends_a_wait, .timeout = 30)
     sx_budget_free(b);
 }
 
-Test(budget, cancelled_waiter_leaves_the_queue_to_the_next, .timeout = 30)
+Test(budget, cancelled_waiter_leaves_the_queue_to_the_next, .init = sxt_deadline_30s)
 {
     sx_budget *b = sx_budget_new(1, 1000, 0);
     int64_t first;
@@ -230,7 +234,7 @@ Test(budget, cancelled_waiter_leaves_the_queue_to_the_next, .timeout = 30)
     sx_budget_free(b);
 }
 
-Test(budget, waiters_are_served_in_arrival_order, .timeout = 30)
+Test(budget, waiters_are_served_in_arrival_order, .init = sxt_deadline_30s)
 {
     /* The window is long enough for every waiter to queue up before the
      * first is served. */

@@ -20,6 +20,8 @@ static siphon_verdict classify_as(long status, const char *body, const char *ite
     };
     call->path = "/emkt/contact/search";
     call->items_key = items_key;
+    call->shape = NULL; /* no item spans: the classifier alone */
+    call->spans = NULL;
     siphon_verdict v;
     memset(&v, 0xAB, sizeof v); /* the classifier must set every field it reports */
     dz_classify(call, &r, &v);

@@ -11,6 +11,11 @@
 #include "http.h"
 #include "httpd.h"
 #include "proc.h"
+#include "deadline.h"
+
+SXT_DEADLINE(30)
+SXT_DEADLINE(60)
+SXT_DEADLINE(120)
 
 /* The pieces of one source, wired to a scripted server. */
 typedef struct rig {
@@ -218,6 +223,38 @@ Test(http, answers_the_first_good_reply_and_sends_what_was_asked)
     rig_stop(&r);
 }
 
+Test(http, a_large_body_arrives_whole_in_a_buffer_of_its_declared_length)
+{
+    /* A page of contacts is megabytes: the buffer is sized once from
+     * Content-Length instead of doubling past it (peak memory, copies). */
+    const size_t n = 3 * 1024 * 1024 + 17;
+    char *page = malloc(n);
+    cr_assert_not_null(page);
+    memcpy(page, "ok:", 3);
+    for (size_t i = 3; i < n; i++)
+        page[i] = (char)('a' + i % 26);
+    rig r;
+    rig_start(&r, NULL);
+    sxt_reply reply = {.body = page, .body_len = n};
+    sxt_httpd_push(r.server, "/big", &reply);
+    siphon_http_request req = {.struct_size = sizeof req, .path = "/big", .body = "{}",
+                               .classify = api_classify};
+    siphon_http_response resp = {.struct_size = sizeof resp};
+    sx_http_buffer body = {0};
+    char message[512];
+    int rc = sx_http_perform(r.http, &req, NULL, &body, &resp, NULL, message, sizeof message);
+    cr_assert_eq(rc, SIPHON_OK, "%s", message);
+    cr_assert_eq(body.len, n);
+    cr_assert_eq(resp.body_len, n);
+    cr_assert(memcmp(body.data, page, n) == 0, "the body arrived changed");
+    cr_assert_eq(body.data[n], '\0', "the body is terminated");
+    cr_assert_eq(body.cap, n + 1, "the buffer is not the body's size: %zu for %zu bytes",
+                 body.cap, n);
+    sx_http_buffer_free(&body);
+    free(page);
+    rig_stop(&r);
+}
+
 Test(http, request_without_body_is_a_get_and_a_404_is_fatal)
 {
     rig r;
@@ -337,7 +374,7 @@ Test(http, truncated_body_then_success_is_retried)
     rig_stop(&r);
 }
 
-Test(http, timeout_then_success_is_retried, .timeout = 60)
+Test(http, timeout_then_success_is_retried, .init = sxt_deadline_60s)
 {
     sxt_httpd *server = sxt_httpd_start();
     cr_assert_not_null(server);
@@ -434,7 +471,7 @@ Test(http, messages_leave_out_the_query_string_and_user_info)
 
 /* ---- rate limits ---- */
 
-Test(http, rate_limited_answer_holds_the_next_request_for_at_least_the_wait, .timeout = 30)
+Test(http, rate_limited_answer_holds_the_next_request_for_at_least_the_wait, .init = sxt_deadline_30s)
 {
     rig r;
     rig_start(&r, sx_budget_new(60, 60000, 0));
@@ -457,7 +494,7 @@ Test(http, rate_limited_answer_holds_the_next_request_for_at_least_the_wait, .ti
     rig_stop(&r);
 }
 
-Test(http, rate_limit_seen_by_one_stream_holds_back_the_others, .timeout = 30)
+Test(http, rate_limit_seen_by_one_stream_holds_back_the_others, .init = sxt_deadline_30s)
 {
     rig r;
     rig_start(&r, sx_budget_new(60, 60000, 0));
@@ -490,7 +527,7 @@ Test(http, rate_limit_seen_by_one_stream_holds_back_the_others, .timeout = 30)
     rig_stop(&r);
 }
 
-Test(http, endless_rate_limits_end_with_a_clear_error, .timeout = 60)
+Test(http, endless_rate_limits_end_with_a_clear_error, .init = sxt_deadline_60s)
 {
     rig r;
     rig_start(&r, NULL);
@@ -612,7 +649,7 @@ Test(http, auth_rejected_on_a_data_request_stops_the_whole_source)
     rig_stop(&r);
 }
 
-Test(http, concurrent_streams_share_one_login_within_the_budget, .timeout = 60)
+Test(http, concurrent_streams_share_one_login_within_the_budget, .init = sxt_deadline_60s)
 {
     /* Four requests' worth of budget per window for one login and six
      * streams: the login must get its slot while the streams wait for it. */
@@ -665,7 +702,7 @@ static void *busy_worker(void *p)
     return NULL;
 }
 
-Test(http, many_streams_through_one_service_all_get_their_answers, .timeout = 120)
+Test(http, many_streams_through_one_service_all_get_their_answers, .init = sxt_deadline_120s)
 {
     /* Faults sprinkled among the answers, a session renewed midway, a
      * budget: every request still ends with its answer, and the server saw
@@ -750,7 +787,7 @@ static void wait_budget_waiters(sx_budget *b, size_t n)
     cr_assert_geq(sx_budget_waiters(b), n);
 }
 
-Test(http, cancel_aborts_a_transfer_in_flight, .timeout = 60)
+Test(http, cancel_aborts_a_transfer_in_flight, .init = sxt_deadline_60s)
 {
     rig r;
     rig_start(&r, NULL);
@@ -770,7 +807,7 @@ Test(http, cancel_aborts_a_transfer_in_flight, .timeout = 60)
     rig_stop(&r);
 }
 
-Test(http, cancel_aborts_a_wait_for_the_budget, .timeout = 60)
+Test(http, cancel_aborts_a_wait_for_the_budget, .init = sxt_deadline_60s)
 {
     rig r;
     rig_start(&r, sx_budget_new(1, 3600 * 1000, 0));
@@ -790,7 +827,7 @@ Test(http, cancel_aborts_a_wait_for_the_budget, .timeout = 60)
     rig_stop(&r);
 }
 
-Test(http, cancel_aborts_a_backoff, .timeout = 60)
+Test(http, cancel_aborts_a_backoff, .init = sxt_deadline_60s)
 {
     sxt_httpd *server = sxt_httpd_start();
     cr_assert_not_null(server);

@@ -9,6 +9,9 @@
 #include "http.h"
 #include "httpd.h"
 #include "proc.h"
+#include "deadline.h"
+
+SXT_DEADLINE(300)
 
 /*
  * A self-signed certificate for the address 127.0.0.1 only (EC P-256, valid
@@ -96,7 +99,7 @@ static outcome fetch(const char *base_url, const char *ca_bundle)
     return o;
 }
 
-Test(http_tls, ca_bundle_makes_a_private_certificate_trusted, .timeout = 300)
+Test(http_tls, ca_bundle_makes_a_private_certificate_trusted, .init = sxt_deadline_300s)
 {
     tls_rig t;
     tls_start(&t);
@@ -107,7 +110,7 @@ Test(http_tls, ca_bundle_makes_a_private_certificate_trusted, .timeout = 300)
     tls_stop(&t);
 }
 
-Test(http_tls, untrusted_certificate_fails_at_once_and_says_why, .timeout = 300)
+Test(http_tls, untrusted_certificate_fails_at_once_and_says_why, .init = sxt_deadline_300s)
 {
     tls_rig t;
     tls_start(&t);
@@ -123,7 +126,7 @@ Test(http_tls, untrusted_certificate_fails_at_once_and_says_why, .timeout = 300)
     tls_stop(&t);
 }
 
-Test(http_tls, host_name_must_match_the_certificate, .timeout = 300)
+Test(http_tls, host_name_must_match_the_certificate, .init = sxt_deadline_300s)
 {
     tls_rig t;
     tls_start(&t);
@@ -138,7 +141,7 @@ Test(http_tls, host_name_must_match_the_certificate, .timeout = 300)
     tls_stop(&t);
 }
 
-Test(http_tls, missing_ca_bundle_file_is_named_in_the_error, .timeout = 300)
+Test(http_tls, missing_ca_bundle_file_is_named_in_the_error, .init = sxt_deadline_300s)
 {
     tls_rig t;
     tls_start(&t);

@@ -10,6 +10,9 @@
 
 #include "mask.h"
 #include "session.h"
+#include "deadline.h"
+
+SXT_DEADLINE(30)
 
 static void sleep_ms(int ms)
 {
@@ -82,7 +85,7 @@ static void *get_in_thread(void *p)
     return NULL;
 }
 
-Test(session, concurrent_gets_share_one_login, .timeout = 30)
+Test(session, concurrent_gets_share_one_login, .init = sxt_deadline_30s)
 {
     enum { N = 8 };
     fake_login f = {.status = SIPHON_OK, .delay_ms = 300, .prefix = "sess-flight-"};
@@ -102,7 +105,7 @@ Test(session, concurrent_gets_share_one_login, .timeout = 30)
     sx_session_free(s);
 }
 
-Test(session, waiters_share_a_failed_login_and_the_next_get_tries_again, .timeout = 30)
+Test(session, waiters_share_a_failed_login_and_the_next_get_tries_again, .init = sxt_deadline_30s)
 {
     enum { N = 4 };
     fake_login f = {.status = SIPHON_E_TRANSPORT, .delay_ms = 300,
@@ -184,7 +187,7 @@ Test(session, invalidate_forgets_only_the_token_it_names)
     sx_session_free(s);
 }
 
-Test(session, token_older_than_max_age_is_renewed, .timeout = 30)
+Test(session, token_older_than_max_age_is_renewed, .init = sxt_deadline_30s)
 {
     fake_login f = {.status = SIPHON_OK, .prefix = "sess-age-"};
     sx_session *s = sx_session_new(1, 0);
@@ -197,7 +200,7 @@ Test(session, token_older_than_max_age_is_renewed, .timeout = 30)
     sx_session_free(s);
 }
 
-Test(session, touch_keeps_an_idle_limit_from_expiring_the_token, .timeout = 30)
+Test(session, touch_keeps_an_idle_limit_from_expiring_the_token, .init = sxt_deadline_30s)
 {
     fake_login f = {.status = SIPHON_OK, .prefix = "sess-idle-"};
     sx_session *s = sx_session_new(0, 2);
@@ -228,7 +231,7 @@ Test(session, tokens_are_registered_as_secrets)
     sx_session_free(s);
 }
 
-Test(session, login_asking_for_its_own_token_fails_instead_of_deadlocking, .timeout = 30)
+Test(session, login_asking_for_its_own_token_fails_instead_of_deadlocking, .init = sxt_deadline_30s)
 {
     fake_login f = {.status = SIPHON_OK, .prefix = "sess-reenter-"};
     sx_session *s = sx_session_new(0, 0);

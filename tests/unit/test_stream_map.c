@@ -360,6 +360,8 @@ Test(stream_map, bad_maps_are_refused_with_the_stream_and_field)
     expect_error("{\"stream_maps\": {\"contacts\": {\"__alias__\": \"\"}}}", "contacts",
                  "stream 'contacts', field '__alias__': expected the output stream's name, found "
                  "an empty string");
+    expect_error("{\"stream_maps\": {\"contacts\": {\"\": \"code\", \"code\": null}}}",
+                 "contacts", "stream 'contacts', field '': a computed property needs a name");
     expect_error("{\"stream_maps\": {\"contacts\": {\"__filter__\": true}}}", "contacts",
                  "stream 'contacts', field '__filter__': expected an expression (a string), "
                  "found a boolean");

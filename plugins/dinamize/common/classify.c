@@ -95,8 +95,9 @@ void dz_classify(void *user, const siphon_http_response *response, siphon_verdic
         return;
     }
     dz_scanner s;
-    if (dz_envelope_scan(response->body ? response->body : "", response->body ? response->body_len : 0,
-                         call->items_key, &call->env, &s) != 0) {
+    if (dz_envelope_scan_items(response->body ? response->body : "",
+                               response->body ? response->body_len : 0, call->items_key,
+                               call->shape, call->spans, &call->env, &s) != 0) {
         char member[160];
         dz_scan_path_at(response->body ? response->body : "", response->body_len, s.err_offset,
                         member, sizeof member);

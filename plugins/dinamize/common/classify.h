@@ -31,6 +31,10 @@ typedef struct dz_call {
     const char *path;      /* the endpoint, named in messages */
     const char *items_key; /* the items array of a search answer; NULL for other calls */
     dz_envelope env;       /* the envelope of the last answer classified */
+    /* Optional, for searches: where the items of the last answer are, and
+     * whether each may go to the host as text (checked against shape). */
+    const struct dz_shape *shape;
+    dz_item_spans *spans;
 } dz_call;
 
 /* The siphon_classify_fn of every Dinamize request; user is a dz_call. */

@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "normalize.h"
+
 /* Keys are compared unescaped; anything longer than this is none of ours. */
 #define KEY_CAP 256
 
@@ -41,6 +45,15 @@ static int scalar_text(dz_scanner *s, char *out, size_t cap, int *has)
     return dz_scan_value(s);
 }
 
+/* Text from the server goes into messages printed on terminals and written
+ * to logs: an escaped ESC or newline must not reach them as such. */
+static void printable(char *text)
+{
+    for (unsigned char *p = (unsigned char *)text; *p != '\0'; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+}
+
 /* body.next: true/false, or their string and 1/0 spellings; anything else
  * counts as absent (the page loop then stops on an empty page). */
 static int scan_next(dz_scanner *s, int *next)
@@ -64,8 +77,66 @@ static int scan_next(dz_scanner *s, int *next)
     return 0;
 }
 
+/* How items are checked: one object scan each (libsiphon-util's, the
+ * scanner the host applies to text records, so an item that passes here
+ * passes there), and where their spans go (NULL: only checked). */
+typedef struct item_sink {
+    const struct dz_shape *shape;
+    dz_item_spans *spans;
+    siphon_json_object *object;
+} item_sink;
+
+static void add_span(dz_item_spans *spans, size_t off, size_t len, int plain)
+{
+    if (spans->n == spans->cap) {
+        size_t ncap = spans->cap ? spans->cap * 2 : 1024;
+        dz_item_span *grown = realloc(spans->v, ncap * sizeof *grown);
+        if (grown == NULL) {
+            spans->failed = 1;
+            return;
+        }
+        spans->v = grown;
+        spans->cap = ncap;
+    }
+    spans->v[spans->n++] = (dz_item_span){off, len, plain};
+}
+
+static int member_kind(int kind)
+{
+    return kind == SIPHON_JSON_STRING ? DZ_JSON_STRING
+           : kind == SIPHON_JSON_NUMBER ? DZ_JSON_NUMBER
+                                        : DZ_JSON_OBJECT; /* never normalised */
+}
+
+/* One object item (the scanner is at its '{'), and its span. */
+static int scan_item(dz_scanner *s, const item_sink *sink, size_t index)
+{
+    siphon_json_object *o = sink->object;
+    size_t start = s->pos;
+    o->origin = start; /* messages count bytes from the start of the answer */
+    if (siphon_json_object_scan(o, s->buf + start, s->len - start, 0) != 0) {
+        s->pos = start + o->error_offset;
+        return dz_scan_fail(s, o->status == SIPHON_JSON_UNSUPPORTED ? DZ_SCAN_UNSUPPORTED
+                                                                    : DZ_SCAN_MALFORMED,
+                            "item %zu: %s", index, o->error);
+    }
+    s->pos = start + o->end;
+    if (sink->spans == NULL)
+        return 0;
+    int plain = 1;
+    for (size_t i = 0; i < o->n_members && plain; i++) {
+        const siphon_json_member *m = &o->members[i];
+        /* an escaped key might spell a declared one: only a tree can tell */
+        if (m->key_escaped || !dz_shape_keeps(sink->shape, s->buf + start + m->key_off,
+                                              m->key_len, member_kind(m->kind)))
+            plain = 0;
+    }
+    add_span(sink->spans, start + o->start, o->end - o->start, plain);
+    return 0;
+}
+
 /* The items array: counted, each element checked to be an object. */
-static int scan_items(dz_scanner *s, dz_envelope *env)
+static int scan_items(dz_scanner *s, dz_envelope *env, const item_sink *sink)
 {
     env->items_kind = dz_scan_peek(s);
     env->items_off = s->pos;
@@ -87,7 +158,7 @@ static int scan_items(dz_scanner *s, dz_envelope *env)
             env->bad_item = n;
             env->bad_item_kind = kind;
         }
-        if (dz_scan_value(s) != 0)
+        if (kind == DZ_JSON_OBJECT ? scan_item(s, sink, n) != 0 : dz_scan_value(s) != 0)
             return -1;
     }
     if (r < 0)
@@ -107,7 +178,8 @@ static int container_empty(const dz_scanner *s)
     return i < s->len && (s->buf[i] == '}' || s->buf[i] == ']');
 }
 
-static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env)
+static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env,
+                     const item_sink *sink)
 {
     env->body_kind = dz_scan_peek(s);
     env->body_empty = env->body_kind == DZ_JSON_NULL ||
@@ -133,7 +205,9 @@ static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env)
             return -1;
         int rc;
         if (key_is(key, key_len, items_key)) {
-            rc = scan_items(s, env);
+            if (sink->spans != NULL)
+                sink->spans->n = 0; /* a repeated key: the last one counts */
+            rc = scan_items(s, env, sink);
         } else if (key_is(key, key_len, "next")) {
             rc = scan_next(s, &env->next);
         } else if (key_is(key, key_len, "retry-after")) {
@@ -152,8 +226,40 @@ static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env)
     return r < 0 ? -1 : 0;
 }
 
+static int envelope_scan(const char *buf, size_t len, const char *items_key, dz_envelope *env,
+                         dz_scanner *s, const item_sink *sink);
+
 int dz_envelope_scan(const char *buf, size_t len, const char *items_key, dz_envelope *env,
                      dz_scanner *s)
+{
+    return dz_envelope_scan_items(buf, len, items_key, NULL, NULL, env, s);
+}
+
+void dz_item_spans_free(dz_item_spans *spans)
+{
+    free(spans->v);
+    siphon_json_object_free(&spans->object);
+    memset(spans, 0, sizeof *spans);
+}
+
+int dz_envelope_scan_items(const char *buf, size_t len, const char *items_key,
+                           const struct dz_shape *shape, dz_item_spans *spans,
+                           dz_envelope *env, dz_scanner *s)
+{
+    siphon_json_object own = {0};
+    item_sink sink = {shape, shape != NULL ? spans : NULL, &own};
+    if (spans != NULL) {
+        spans->n = 0;
+        spans->failed = 0;
+        sink.object = &spans->object;
+    }
+    int rc = envelope_scan(buf, len, items_key, env, s, &sink);
+    siphon_json_object_free(&own);
+    return rc;
+}
+
+static int envelope_scan(const char *buf, size_t len, const char *items_key, dz_envelope *env,
+                         dz_scanner *s, const item_sink *sink)
 {
     memset(env, 0, sizeof *env);
     env->next = DZ_NEXT_ABSENT;
@@ -179,12 +285,14 @@ int dz_envelope_scan(const char *buf, size_t len, const char *items_key, dz_enve
         if (key_is(key, key_len, "code")) {
             env->has_code = 0;
             rc = scalar_text(s, env->code, sizeof env->code, &env->has_code);
+            printable(env->code);
         } else if (key_is(key, key_len, "code_detail")) {
             int has = 0;
             env->detail[0] = '\0';
             rc = scalar_text(s, env->detail, sizeof env->detail, &has);
+            printable(env->detail);
         } else if (key_is(key, key_len, "body")) {
-            rc = scan_body(s, items_key, env);
+            rc = scan_body(s, items_key, env, sink);
         } else {
             rc = dz_scan_value(s);
         }

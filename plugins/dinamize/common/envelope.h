@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include <jansson.h>
+#include <siphon/siphon-json.h>
 
 #include "json_scan.h"
 
@@ -25,6 +26,8 @@ typedef enum dz_next {
 
 typedef struct dz_envelope {
     int has_code;            /* code was a string or a number */
+    /* The server's own text, bound for messages and logs: control
+     * characters (an escaped ESC or newline) are turned into spaces. */
     char code[32];           /* its text, e.g. "480001" */
     char detail[192];        /* code_detail, unescaped and truncated; "" when absent */
     dz_json_kind body_kind;  /* DZ_JSON_NONE when there is no body */
@@ -63,5 +66,33 @@ typedef int (*dz_item_fn)(void *user, json_t *item, size_t index);
  */
 int dz_items_each(const char *buf, const dz_envelope *env, dz_item_fn fn, void *user, char *why,
                   size_t why_cap);
+
+/* One item of a page, found while the page is validated. */
+typedef struct dz_item_span {
+    size_t off, len;   /* the item's text: buf[off .. off + len) */
+    int plain;         /* no top-level value needs normalising (dz_shape_keeps) */
+} dz_item_span;
+
+/* The items of the last page scanned; reused from page to page. */
+typedef struct dz_item_spans {
+    dz_item_span *v;
+    size_t n, cap;
+    int failed;        /* memory ran out: the spans are incomplete */
+    siphon_json_object object; /* the item scanner's reusable state */
+} dz_item_spans;
+
+struct dz_shape;
+
+/*
+ * dz_envelope_scan that also notes, in the same pass, where each object item
+ * of the items array is and whether its top-level values already have the
+ * types shape declares, so the page loop hands items on without walking the
+ * page again. spans is emptied first.
+ */
+int dz_envelope_scan_items(const char *buf, size_t len, const char *items_key,
+                           const struct dz_shape *shape, dz_item_spans *spans,
+                           dz_envelope *env, dz_scanner *s);
+
+void dz_item_spans_free(dz_item_spans *spans);
 
 #endif

@@ -15,11 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 void dz_scan_init(dz_scanner *s, const char *buf, size_t len)
 {
     memset(s, 0, sizeof *s);
     s->buf = buf;
     s->len = len;
+    s->mask_base = (size_t)-1;
 }
 
 int dz_scan_fail(dz_scanner *s, int status, const char *fmt, ...)
@@ -51,6 +56,9 @@ static int fail_here(dz_scanner *s, const char *expected)
 
 void dz_scan_ws(dz_scanner *s)
 {
+    /* most tokens follow each other directly */
+    if (s->pos < s->len && (unsigned char)s->buf[s->pos] > ' ')
+        return;
     while (s->pos < s->len) {
         char c = s->buf[s->pos];
         if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
@@ -94,6 +102,64 @@ const char *dz_json_kind_name(dz_json_kind kind)
 }
 
 /* --- strings --- */
+
+/*
+ * The end of the run of plain ASCII (no quote, backslash, control character
+ * or byte of 0x80 and above) that starts at i. Most of a page is strings, so
+ * the page is looked at through bit masks of 64-byte blocks: the end of a run
+ * is then a shift and a count of trailing zeros, whatever its length.
+ */
+static void load_masks(dz_scanner *s, size_t base)
+{
+    const unsigned char *p = (const unsigned char *)s->buf + base;
+    unsigned char pad[64];
+    if (s->len - base < 64) {
+        /* bytes past the end read as spaces, which stop nothing */
+        memset(pad, ' ', sizeof pad);
+        memcpy(pad, p, s->len - base);
+        p = pad;
+    }
+    unsigned long long quote = 0, special = 0;
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * k));
+        /* signed: bytes of 0x80 and above are negative, so below 0x20 too */
+        __m128i sp = _mm_or_si128(_mm_cmpeq_epi8(x, backslash), _mm_cmplt_epi8(x, space));
+        quote |= (unsigned long long)(unsigned short)_mm_movemask_epi8(_mm_cmpeq_epi8(x, q))
+                 << (16 * k);
+        special |= (unsigned long long)(unsigned short)_mm_movemask_epi8(sp) << (16 * k);
+    }
+#else
+    for (int k = 0; k < 64; k++) {
+        quote |= (unsigned long long)(p[k] == '"') << k;
+        special |= (unsigned long long)(p[k] == '\\' || p[k] < 0x20 || p[k] >= 0x80) << k;
+    }
+#endif
+    s->mask_base = base;
+    s->mask_quote = quote;
+    s->mask_special = special;
+}
+
+static inline size_t ascii_run(dz_scanner *s, size_t i, int *at_quote)
+{
+    while (i < s->len) {
+        size_t base = i & ~(size_t)63;
+        if (s->mask_base != base)
+            load_masks(s, base);
+        unsigned long long quote = s->mask_quote >> (i - base);
+        unsigned long long stop = quote | (s->mask_special >> (i - base));
+        if (stop != 0) {
+            /* the masks tell a closing quote without reading the byte */
+            *at_quote = (quote & stop & (0 - stop)) != 0;
+            return i + (size_t)__builtin_ctzll(stop);
+        }
+        i = base + 64;
+    }
+    *at_quote = 0;
+    return s->len;
+}
 
 static int hex4(const char *p, unsigned *out)
 {
@@ -206,8 +272,8 @@ int dz_scan_string(dz_scanner *s, char *out, size_t cap, size_t *full_len, int k
     for (;;) {
         /* The common case: a run of plain ASCII. */
         size_t run = i;
-        while (i < s->len && b[i] >= 0x20 && b[i] < 0x80 && b[i] != '"' && b[i] != '\\')
-            i++;
+        int at_quote;
+        i = ascii_run(s, i, &at_quote);
         if (i > run) {
             size_t k = i - run;
             if (out != NULL && !copy.stopped && copy.written + k >= cap) {
@@ -217,6 +283,10 @@ int dz_scan_string(dz_scanner *s, char *out, size_t cap, size_t *full_len, int k
                 copy_bytes(&copy, b + run, k);
             }
             n += k;
+        }
+        if (at_quote) {
+            i++;
+            break;
         }
         if (i >= s->len) {
             s->pos = i;

@@ -46,6 +46,10 @@ typedef struct dz_scanner {
     int status;        /* a dz_scan_status; sticky once set */
     size_t err_offset; /* where the first failure was found */
     char err[128];     /* what was wrong there */
+    /* Where strings stop in the 64-byte block at mask_base (json_scan.c):
+     * quotes, and bytes that need a closer look. */
+    size_t mask_base;
+    unsigned long long mask_quote, mask_special;
 } dz_scanner;
 
 /* Starts scanning buf[0..len). */

@@ -32,6 +32,12 @@ dz_shape *dz_shape_from_schema(const char *schema_json, char *why, size_t why_ca
  * SIPHON_E_NOMEM. */
 int dz_normalize(const dz_shape *shape, json_t *record);
 
+/* Whether a top-level value of this kind under key (key_len bytes, as
+ * written) is left as it is by dz_normalize: strings, booleans, null and
+ * containers usually are; a number where a string or boolean is declared,
+ * or a string where a boolean is, is not. */
+int dz_shape_keeps(const dz_shape *shape, const char *key, size_t key_len, int kind);
+
 /* The text of a JSON number as the API would have written it: integers in
  * full, reals in the shortest form that reads back to the same double.
  * Returns a new string value, or NULL when out of memory. */

@@ -13,12 +13,11 @@
 /* Formats ms since the epoch into out (at least SINK_RFC3339_LEN bytes). */
 void sink_rfc3339(int64_t ms, char *out);
 
-/* The text of the last second formatted, so that consecutive records (all
- * within a second or so) cost a copy instead of a calendar conversion. A
- * zeroed cache is an empty one. */
+/* The last time stamp formatted, so that records emitted in the same
+ * millisecond cost a copy. A zeroed cache is an empty one. */
 typedef struct sink_stamp_cache {
-    int64_t second;        /* the cached second (valid when len > 0) */
-    char prefix[SINK_RFC3339_LEN]; /* "2024-05-01T10:00:00." */
+    int64_t ms;            /* the cached instant (valid when len > 0) */
+    char text[SINK_RFC3339_LEN]; /* its text */
     size_t len;
 } sink_stamp_cache;
 

@@ -105,11 +105,36 @@ int file_jsonl_line(file_sink *s, const json_t *record, const char *stamp)
         record = copy;
     }
     sink_json_dump(b, record);
+    size_t members = json_object_size(record);
     json_decref(copy);
     if (b->len < 2 || b->data[b->len - 1] != '}')
         return -1;
     b->len--; /* reopen the object to append the metadata */
-    if (json_object_size(record) > 0)
+    if (members > 0)
+        sink_buf_putc(b, ',');
+    sink_buf_puts(b, "\"" FILE_EXTRACTED_AT "\":\"");
+    sink_buf_puts(b, stamp);
+    sink_buf_puts(b, "\"}\n");
+    return b->failed ? -1 : 0;
+}
+
+int file_jsonl_text(file_sink *s, const char *json, size_t len, const char *stamp)
+{
+    /* The text's top-level keys carry no escapes (siphon_record), so a record
+     * without these bytes anywhere has no key of ours to replace; one with
+     * them (even nested) goes the tree way, which knows. */
+    static const char ours[] = "\"" FILE_EXTRACTED_AT "\"";
+    if (memmem(json, len, ours, sizeof ours - 1) != NULL) {
+        json_t *record = json_loadb(json, len, JSON_ALLOW_NUL, NULL);
+        int rc = json_is_object(record) ? file_jsonl_line(s, record, stamp) : -1;
+        json_decref(record);
+        return rc;
+    }
+    if (len < 2 || json[0] != '{' || json[len - 1] != '}')
+        return -1;
+    sink_buf *b = &s->line;
+    sink_buf_add(b, json, len - 1);
+    if (len > 2)
         sink_buf_putc(b, ',');
     sink_buf_puts(b, "\"" FILE_EXTRACTED_AT "\":\"");
     sink_buf_puts(b, stamp);

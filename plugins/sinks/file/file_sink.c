@@ -39,6 +39,10 @@ static const siphon_option file_options[] = {
     {NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
+#define FILE_CAPS                                                                            \
+    (SIPHON_CAP_TRANSACTIONAL | SIPHON_CAP_STATE_IN_SINK | SIPHON_CAP_ATOMIC_REPLACE |       \
+     SIPHON_CAP_RAW_RECORDS)
+
 /* --- open --- */
 
 static int file_open(siphon_ctx *ctx, void **self)
@@ -243,7 +247,8 @@ static int file_write_record(void *self, const siphon_record *rec)
         return sink_fail(&s->err, SIPHON_E_INVALID,
                          "a record for stream '%s', which is not open (begin_stream first)",
                          rec->stream);
-    if (!json_is_object(rec->record))
+    int as_text = rec->record == NULL && rec->json != NULL;
+    if (!as_text && !json_is_object(rec->record))
         return sink_fail(&s->err, SIPHON_E_INVALID, "stream '%s': a record must be a JSON object",
                          rec->stream);
     char stamp[SINK_RFC3339_LEN];
@@ -251,11 +256,21 @@ static int file_write_record(void *self, const siphon_record *rec)
     sink_buf_reset(&s->line);
     int rc;
     if (s->format == FORMAT_CSV) {
-        rc = file_csv_line(s, fs, rec->record, stamp);
+        /* CSV takes trees (instance_caps); text is parsed should one come */
+        json_t *parsed = as_text ? json_loadb(rec->json, rec->json_len, JSON_ALLOW_NUL, NULL) : NULL;
+        if (as_text && !json_is_object(parsed)) {
+            json_decref(parsed);
+            return sink_fail(&s->err, SIPHON_E_INVALID,
+                             "stream '%s': a record must be a JSON object", rec->stream);
+        }
+        rc = file_csv_line(s, fs, as_text ? parsed : rec->record, stamp);
+        json_decref(parsed);
     } else {
-        rc = file_jsonl_line(s, rec->record, stamp) == 0
+        rc = (as_text ? file_jsonl_text(s, rec->json, rec->json_len, stamp)
+                      : file_jsonl_line(s, rec->record, stamp)) == 0
                  ? SIPHON_OK
-                 : sink_fail(&s->err, SIPHON_E_NOMEM, "out of memory");
+                 : sink_fail(&s->err, SIPHON_E_NOMEM, "stream '%s': cannot write a record "
+                             "(out of memory, or text that is not a JSON object)", rec->stream);
     }
     if (rc != SIPHON_OK)
         return rc;
@@ -364,6 +379,14 @@ static int file_end_stream(void *self, const char *stream, int how)
     return SIPHON_OK;
 }
 
+/* JSON Lines take records as text; CSV needs trees to place values in
+ * columns, so the host parses for it. */
+static uint64_t file_instance_caps(void *self)
+{
+    const file_sink *s = self;
+    return s != NULL && s->format == FORMAT_CSV ? FILE_CAPS & ~SIPHON_CAP_RAW_RECORDS : FILE_CAPS;
+}
+
 /* Why the last failing callback failed, for the host's error message. */
 static const char *file_last_error(void *self)
 {
@@ -398,8 +421,7 @@ static const siphon_sink_vtable file_sink_vtable = {
             .name = "file",
             .description = "One JSONL or CSV file per stream (optionally gzip), committed "
                            "exactly once through a manifest",
-            .caps = SIPHON_CAP_TRANSACTIONAL | SIPHON_CAP_STATE_IN_SINK |
-                    SIPHON_CAP_ATOMIC_REPLACE,
+            .caps = FILE_CAPS,
             .options = file_options,
             .option_size = sizeof(siphon_option),
         },
@@ -411,6 +433,7 @@ static const siphon_sink_vtable file_sink_vtable = {
     .end_stream = file_end_stream,
     .close = file_close,
     .last_error = file_last_error,
+    .instance_caps = file_instance_caps,
 };
 
 static const siphon_component *const file_components[] = {&file_sink_vtable.base, NULL};

@@ -77,6 +77,10 @@ int file_new_header(file_sink *s, file_stream *fs, const json_t *schema);
  * or -1 when memory ran out. */
 int file_jsonl_line(file_sink *s, const json_t *record, const char *stamp);
 
+/* The same for a record given as text (siphon_record.json). Returns 0, or
+ * -1 when memory ran out or the text is not an object. */
+int file_jsonl_text(file_sink *s, const char *json, size_t len, const char *stamp);
+
 /* The record as one CSV row under fs's header, in s->line. */
 int file_csv_line(file_sink *s, file_stream *fs, const json_t *record, const char *stamp);
 

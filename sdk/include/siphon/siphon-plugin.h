@@ -116,7 +116,8 @@ typedef enum siphon_kind {
 #define SIPHON_CAP_SCHEMALESS (UINT64_C(1) << 19)
 /* Sink: write_record accepts a record given as JSON text (siphon_record.json,
  * with siphon_record.record NULL), so the host need not parse text a stream
- * emitted with emit_raw. */
+ * emitted with emit_raw. A sink whose options decide it (a CSV writer needs
+ * trees) narrows it per instance with siphon_sink_vtable.instance_caps. */
 #define SIPHON_CAP_RAW_RECORDS (UINT64_C(1) << 20)
 
 /* Option value types (siphon_option.type). */
@@ -276,7 +277,10 @@ typedef struct siphon_record {
     int64_t extracted_at_ms;   /* wall clock when the record was emitted */
     int64_t version;           /* the table version for FULL_TABLE, else 0 */
     /* The record as compact JSON text of one object, when record is NULL
-     * (not NUL-terminated; borrowed for the call). */
+     * (not NUL-terminated; borrowed for the call): valid UTF-8 that jansson
+     * accepts, no whitespace between tokens, and top-level keys written
+     * without escapes (a record whose keys need one comes as a tree), so a
+     * sink may look for a top-level key by its plain bytes. */
     const char *json;
     size_t json_len;
 } siphon_record;
@@ -320,6 +324,13 @@ typedef struct siphon_sink_vtable {
     /* Optional: why the last failing callback failed (names the table, file or
      * server, never a password), or NULL. Valid until the next callback. */
     const char *(*last_error)(void *self);
+    /*
+     * Optional: the capabilities of this open instance, when its options
+     * change them (the file sink takes text records when it writes JSON
+     * Lines, but needs trees for CSV). The host calls it once, after open,
+     * and uses base.caps & instance_caps(self); NULL means base.caps.
+     */
+    uint64_t (*instance_caps)(void *self);
 } siphon_sink_vtable;
 
 /* What the host tells a plugin about itself when it calls the entry function. */

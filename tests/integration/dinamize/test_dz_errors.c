@@ -8,8 +8,11 @@
 #include <string.h>
 
 #include "dz_harness.h"
+#include "deadline.h"
 
-TestSuite(dz_errors, .timeout = 180);
+SXT_DEADLINE(180)
+
+TestSuite(dz_errors, .init = sxt_deadline_180s);
 
 /* Exit codes (siphon --help). */
 #define EXIT_AUTH 4
@@ -219,6 +222,31 @@ Test(dz_errors, a_bad_start_date_or_timezone_is_a_config_error_naming_it)
     r = sxt_dz_run(&t, NULL, (const char *[]){"run", "--select", "campaigns", NULL});
     cr_assert(r.exited && r.status != 0);
     cr_assert(strstr(r.err, "timezone") && strstr(r.err, "Mars/Olympus_Mons"), "%s", r.err);
+    sxt_result_free(&r);
+    sxt_dz_stop(&t);
+}
+
+Test(dz_errors, a_shared_parent_read_in_parallel_fails_naming_its_first_partition)
+{
+    sxt_dz t;
+    /* fields are read per contact list by several threads at once; every
+     * list fails, and the error names the first list, not whichever thread
+     * failed first, and the lists not yet read are not asked for */
+    sxt_dz_start(&t, (const char *[]){"--lists", "12", "--fault",
+                                      "apierror:/emkt/field/search,240100", NULL},
+                 "{\"workers\":4}");
+    sxt_result r = sxt_dz_run(&t, NULL, (const char *[]){"run", "--select", "list_of_values",
+                                                          NULL});
+    cr_assert(r.exited && r.status != 0, "the run did not fail: %s", r.err);
+    cr_assert(strstr(r.err, "reading fields partition {\"contact-list_code\":\"1\"}: ") != NULL,
+              "%s", r.err);
+    cr_assert(strstr(r.err, "API error 240100") != NULL, "%s", r.err);
+    json_t *stats = sxt_dz_stats(&t);
+    json_int_t asked = json_integer_value(
+        json_object_get(json_object_get(stats, "requests"), "/emkt/field/search"));
+    cr_assert(asked >= 1 && asked <= 4, "%lld requests for fields, want 1 to 4 (one per thread)",
+              (long long)asked);
+    json_decref(stats);
     sxt_result_free(&r);
     sxt_dz_stop(&t);
 }

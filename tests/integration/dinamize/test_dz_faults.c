@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "dz_harness.h"
+#include "deadline.h"
 
-TestSuite(dz_faults, .timeout = 240);
+SXT_DEADLINE(240)
+
+TestSuite(dz_faults, .init = sxt_deadline_240s);
 
 Test(dz_faults, output_under_faults_is_identical_to_the_fault_free_run)
 {

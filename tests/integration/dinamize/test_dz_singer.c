@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "dz_harness.h"
+#include "deadline.h"
 
-TestSuite(dz_singer, .timeout = 180);
+SXT_DEADLINE(180)
+
+TestSuite(dz_singer, .init = sxt_deadline_180s);
 
 static json_t *discover(sxt_dz *t)
 {

@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include "dz_harness.h"
+#include "deadline.h"
 
-TestSuite(dz_sync, .timeout = 180);
+SXT_DEADLINE(180)
+
+TestSuite(dz_sync, .init = sxt_deadline_180s);
 
 /* The records of a stream in a run (NULL when there were none). */
 static json_t *records_of(const sxt_singer *s, const char *stream)
@@ -347,6 +350,37 @@ Test(dz_sync, small_pages_are_followed_to_the_end)
         sxt_dz_assert_same_records(streams[i], records_of(&s, streams[i]), expected);
         json_decref(expected);
     }
+    sxt_singer_free(&s);
+    sxt_result_free(&r);
+    sxt_dz_stop(&t);
+}
+
+Test(dz_sync, a_budget_on_the_servers_window_spans_windows_without_a_rate_limit_answer)
+{
+    sxt_dz t;
+    /* 4 requests per 1 s window on both sides (rate_window_s scales the
+     * budget's window as the emulator's is scaled); small pages so the sync
+     * needs several windows. With the default 60 s window it would take
+     * minutes; with a window shorter than the server's it would earn 240024. */
+    sxt_dz_start(&t, (const char *[]){"--rate-limit", "4", NULL},
+                 "{\"requests_per_minute\":4,\"rate_window_s\":1,\"page_size\":7}");
+    sxt_result r = sxt_dz_run(&t, NULL, (const char *[]){"run", "--select", "sends", NULL});
+    sxt_singer s;
+    sxt_dz_singer(&r, &s);
+    const char *streams[] = {"actions", "campaigns", "messages", "transactions"};
+    for (size_t i = 0; i < 4; i++) {
+        json_t *expected = sxt_dz_expected(&t, streams[i]);
+        sxt_dz_assert_same_records(streams[i], records_of(&s, streams[i]), expected);
+        json_decref(expected);
+    }
+    json_t *stats = sxt_dz_stats(&t);
+    json_int_t total = json_integer_value(json_object_get(stats, "total"));
+    cr_assert_gt(total, 3 * 4, "only %lld requests: the sync fit in too few windows",
+                 (long long)total);
+    cr_assert_eq(json_integer_value(json_object_get(stats, "rate_limited")), 0);
+    cr_assert_eq(json_integer_value(json_object_get(stats, "violations")), 0);
+    cr_assert_leq(json_integer_value(json_object_get(stats, "peak_window")), 4);
+    json_decref(stats);
     sxt_singer_free(&s);
     sxt_result_free(&r);
     sxt_dz_stop(&t);

@@ -1,0 +1,369 @@
+/*
+ * emit_text.c: the record path of text records (emit_raw), the fast path for
+ * large pages: a record that nothing downstream needs as a tree stays the
+ * text the plugin gave, checked and noted in one pass, and is copied once,
+ * into a block shared with the records around it.
+ *
+ * It does what emit_record does to a tree, with the same results:
+ *  - schema drift: every top-level key the schema lacks is warned about once;
+ *    the keys of a record are compared with the layouts already checked
+ *    (records of a page share one), so most records cost a few compares;
+ *  - the bookmark: the replication key's string value is tracked;
+ *  - the partition's keys: those the record lacks are spliced in before its
+ *    closing brace, where json_object_update_missing would have put them.
+ * A record whose text would need more than that (a top-level key written with
+ * an escape, a key given twice, an escaped bookmark value) goes the tree way,
+ * so a sink never sees two records that should be equal differ.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <siphon/siphon-json.h>
+
+#include "record_check.h"
+#include "run.h"
+
+/* json_object_getn for keys given by length (jansson 2.14 has it; 2.13 gets
+ * a NUL-terminated copy). */
+static json_t *object_getn(const json_t *object, const char *key, size_t len)
+{
+#if JANSSON_VERSION_HEX >= 0x020e00
+    return json_object_getn(object, key, len);
+#else
+    char *copy = strndup(key, len);
+    json_t *v = copy ? json_object_get(object, copy) : NULL;
+    free(copy);
+    return v;
+#endif
+}
+
+static size_t iter_key_len(void *iter)
+{
+#if JANSSON_VERSION_HEX >= 0x020e00
+    return json_object_iter_key_len(iter);
+#else
+    return strlen(json_object_iter_key(iter));
+#endif
+}
+
+/* A key of the partition context, ready to be spliced into records. */
+typedef struct splice_key {
+    const char *key;          /* borrowed from the context (lives as long as the task) */
+    size_t key_len;
+    char *member;             /* "key":value, compact */
+    size_t member_len;
+    const char *str;          /* the value's text when it is a string, else NULL */
+    size_t str_len;
+    size_t hint;              /* where the last record had this key */
+} splice_key;
+
+/* Key layouts already checked: the top-level keys of a record, each followed
+ * by a NUL (keys hold no NUL: they have no escapes). */
+#define N_LAYOUTS 4
+
+typedef struct sx_text_state {
+    siphon_json_object rt;
+    sx_text_block *block;     /* the block being filled (the ctx's reference) */
+    const json_t *props;      /* the schema's properties, or NULL (no drift checks) */
+    const char *rk;           /* the replication key, or NULL */
+    size_t rk_len;
+    size_t rk_hint;
+    splice_key *splice;
+    size_t n_splice;
+    unsigned char *missing;   /* per context key: spliced into this record */
+    siphon_buf layouts[N_LAYOUTS];
+    size_t next_layout;
+} sx_text_state;
+
+static void state_free(sx_text_state *st)
+{
+    siphon_json_object_free(&st->rt);
+    sx_text_block_unref(st->block);
+    for (size_t i = 0; i < st->n_splice; i++)
+        free(st->splice[i].member);
+    free(st->splice);
+    free(st->missing);
+    for (size_t i = 0; i < N_LAYOUTS; i++)
+        siphon_buf_free(&st->layouts[i]);
+    free(st);
+}
+
+void sx_emit_text_release(siphon_ctx *ctx)
+{
+    if (ctx->text != NULL)
+        state_free(ctx->text);
+    ctx->text = NULL;
+}
+
+/* The context's keys as text, once per partition. */
+static int prepare_splice(sx_text_state *st, sx_job *job, const json_t *context)
+{
+    if (!json_is_object(context) || json_object_size(context) == 0)
+        return 0;
+    st->splice = calloc(json_object_size(context), sizeof *st->splice);
+    st->missing = calloc(json_object_size(context), 1);
+    if (st->splice == NULL || st->missing == NULL)
+        return -1;
+    for (void *it = json_object_iter((json_t *)context); it != NULL;
+         it = json_object_iter_next((json_t *)context, it)) {
+        splice_key *k = &st->splice[st->n_splice++];
+        const json_t *v = json_object_iter_value(it);
+        k->key = json_object_iter_key(it);
+        k->key_len = iter_key_len(it);
+        siphon_buf b = {0};
+        if (siphon_json_append_string(&b, k->key, k->key_len) != 0 ||
+            siphon_buf_append(&b, ":", 1) != 0 || siphon_json_append(&b, v) != 0) {
+            siphon_buf_free(&b);
+            return -1;
+        }
+        k->member = b.data;
+        k->member_len = b.len;
+        if (json_is_string(v)) {
+            k->str = json_string_value(v);
+            k->str_len = json_string_length(v);
+        }
+        /* every record carries the context's keys, so they are checked here */
+        if (st->props != NULL && object_getn(st->props, k->key, k->key_len) == NULL)
+            sx_job_note_unknown_key(job, k->key, k->key_len);
+    }
+    return 0;
+}
+
+static sx_text_state *state_for(siphon_ctx *ctx)
+{
+    if (ctx->text != NULL)
+        return ctx->text;
+    sx_text_state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    sx_job *job = ctx->job;
+    const json_t *props = json_object_get(job->entry->schema, "properties");
+    st->props = json_is_object(props) ? props : NULL;
+    st->rk = job->replication_key;
+    st->rk_len = st->rk ? strlen(st->rk) : 0;
+    if (prepare_splice(st, job, ctx->context) != 0) {
+        state_free(st);
+        return NULL;
+    }
+    ctx->text = st;
+    return st;
+}
+
+/* Whether a and b hold the same n bytes. Keys are short, and a libc call per
+ * key costs more than the comparison: up to 16 bytes take two overlapping
+ * 8-byte (or 4-byte) loads from each side, never reading past n. */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, u, v;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x4, y4, u4, v4;
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        memcpy(&u4, a + n - 4, 4);
+        memcpy(&v4, b + n - 4, 4);
+        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+    }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return 0;
+        return 1;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+static int key_is(const char *text, const siphon_json_member *m, const char *key, size_t len)
+{
+    return m->key_len == len && same_bytes(text + m->key_off, key, len);
+}
+
+/* The member named key, or NULL; *hint remembers where it was, since the
+ * records of a page put their keys in the same places. */
+static const siphon_json_member *find_member(const siphon_json_object *rt, const char *text, const char *key,
+                                          size_t len, size_t *hint)
+{
+    if (*hint < rt->n_members && key_is(text, &rt->members[*hint], key, len))
+        return &rt->members[*hint];
+    for (size_t i = 0; i < rt->n_members; i++) {
+        if (key_is(text, &rt->members[i], key, len)) {
+            *hint = i;
+            return &rt->members[i];
+        }
+    }
+    return NULL;
+}
+
+static int layout_matches(const siphon_buf *layout, const siphon_json_object *rt, const char *text)
+{
+    if (layout->data == NULL)
+        return 0;
+    size_t off = 0;
+    for (size_t i = 0; i < rt->n_members; i++) {
+        const siphon_json_member *m = &rt->members[i];
+        if (off + m->key_len >= layout->len ||
+            !same_bytes(layout->data + off, text + m->key_off, m->key_len) ||
+            layout->data[off + m->key_len] != '\0')
+            return 0;
+        off += m->key_len + 1;
+    }
+    return off == layout->len;
+}
+
+/*
+ * Checks the keys of a layout not seen before: SX_EMIT_NEEDS_TREE for an
+ * escaped or repeated key; otherwise warns about undeclared keys and
+ * remembers the layout. Returns 0, SX_EMIT_NEEDS_TREE or -1 (out of memory).
+ */
+static int check_layout(sx_text_state *st, sx_job *job, const char *text)
+{
+    const siphon_json_object *rt = &st->rt;
+    for (size_t i = 0; i < rt->n_members; i++) {
+        const siphon_json_member *m = &rt->members[i];
+        if (m->key_escaped)
+            return SX_EMIT_NEEDS_TREE;
+        for (size_t j = 0; j < i; j++)
+            if (key_is(text, &rt->members[j], text + m->key_off, m->key_len))
+                return SX_EMIT_NEEDS_TREE;
+    }
+    siphon_buf *layout = &st->layouts[st->next_layout];
+    st->next_layout = (st->next_layout + 1) % N_LAYOUTS;
+    layout->len = 0;
+    for (size_t i = 0; i < rt->n_members; i++) {
+        const siphon_json_member *m = &rt->members[i];
+        if (st->props != NULL && object_getn(st->props, text + m->key_off, m->key_len) == NULL)
+            sx_job_note_unknown_key(job, text + m->key_off, m->key_len);
+        if (siphon_buf_append(layout, text + m->key_off, m->key_len) != 0 ||
+            siphon_buf_append(layout, "", 1) != 0) {
+            layout->len = 0;
+            return -1;
+        }
+    }
+    /* an object without members has an empty layout, which must still match */
+    if (layout->data == NULL && siphon_buf_reserve(layout, 0) != 0)
+        return -1;
+    return 0;
+}
+
+static int known_layout(sx_text_state *st, const char *text)
+{
+    for (size_t i = 0; i < N_LAYOUTS; i++)
+        if (layout_matches(&st->layouts[i], &st->rt, text))
+            return 1;
+    return 0;
+}
+
+/* Room for n bytes in the ctx's block, starting a new block when it is full. */
+static char *take(sx_text_state *st, size_t n)
+{
+    char *at = sx_text_block_take(st->block, n);
+    if (at != NULL)
+        return at;
+    sx_text_block *fresh = sx_text_block_new(n);
+    if (fresh == NULL)
+        return NULL;
+    sx_text_block_unref(st->block);
+    st->block = fresh;
+    return sx_text_block_take(fresh, n);
+}
+
+int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len)
+{
+    sx_job *job = ctx->job;
+    sx_text_state *st = state_for(ctx);
+    if (st == NULL)
+        return SIPHON_E_NOMEM;
+    siphon_json_object *rt = &st->rt;
+    int rc = siphon_json_object_scan(rt, json, len, 1);
+    if (rc != 0 && rt->status == SIPHON_JSON_NOMEM)
+        return SIPHON_E_NOMEM;
+    if (rc != 0) {
+        /* Name the member: "integer does not fit 64 bits" alone does not say which. */
+        char member[256];
+        sx_json_path_at(json, len, rt->error_offset, member, sizeof member);
+        snprintf(ctx->error, sizeof ctx->error,
+                 "plugin '%s' emitted record text that is not one JSON object (%s; member '%s')",
+                 ctx->stream->plugin->desc->name, rt->error, member[0] ? member : "(top level)");
+        return SIPHON_E_INVALID;
+    }
+    if (!known_layout(st, json)) {
+        rc = check_layout(st, job, json);
+        if (rc != 0)
+            return rc < 0 ? SIPHON_E_NOMEM : rc;
+    }
+
+    /* Everything that could still send the record the tree way is decided
+     * before anything is noted. */
+    const char *bookmark = NULL;
+    size_t bookmark_len = 0;
+    int rk_found = 0;
+    if (st->rk != NULL) {
+        const siphon_json_member *m = find_member(rt, json, st->rk, st->rk_len, &st->rk_hint);
+        if (m != NULL) {
+            rk_found = 1;
+            if (m->kind == SIPHON_JSON_STRING) {
+                if (m->val_escaped)
+                    return SX_EMIT_NEEDS_TREE;
+                bookmark = json + m->val_off + 1;
+                bookmark_len = m->val_len - 2;
+            }
+        }
+    }
+    size_t need = rt->end - rt->start;
+    int missing = 0;
+    for (size_t i = 0; i < st->n_splice; i++) {
+        splice_key *k = &st->splice[i];
+        st->missing[i] = find_member(rt, json, k->key, k->key_len, &k->hint) == NULL;
+        if (!st->missing[i])
+            continue;
+        missing = 1;
+        need += k->member_len + 1;
+        if (st->rk != NULL && !rk_found && k->str != NULL && k->key_len == st->rk_len &&
+            memcmp(k->key, st->rk, st->rk_len) == 0) {
+            bookmark = k->str;
+            bookmark_len = k->str_len;
+        }
+    }
+
+    char *out = take(st, need);
+    if (out == NULL)
+        return SIPHON_E_NOMEM;
+    size_t n;
+    if (rt->compact) {
+        n = rt->end - rt->start;
+        memcpy(out, json + rt->start, n);
+    } else {
+        n = siphon_json_object_compact(rt, json, out);
+    }
+    if (missing) {
+        n--; /* reopen the object */
+        int first = rt->n_members == 0;
+        for (size_t i = 0; i < st->n_splice; i++) {
+            if (!st->missing[i])
+                continue;
+            if (!first)
+                out[n++] = ',';
+            first = 0;
+            memcpy(out + n, st->splice[i].member, st->splice[i].member_len);
+            n += st->splice[i].member_len;
+        }
+        out[n++] = '}';
+    }
+    sx_text_block_give_back(st->block, need - n);
+
+    if (bookmark != NULL)
+        sx_task_track_value(ctx->task, bookmark, bookmark_len);
+    ctx->task->records++;
+    atomic_fetch_add(&job->records, 1);
+    sx_text_block_ref(st->block);
+    sx_msg msg = {.type = SX_MSG_RECORD, .job = job, .task = ctx->task, .raw = out,
+                  .raw_len = n, .block = st->block, .extracted_ms = sx_stamp_ms()};
+    return sx_ctx_queue(ctx, &msg) == 0 ? SIPHON_OK : SIPHON_E_CANCELLED;
+}

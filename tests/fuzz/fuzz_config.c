@@ -1,0 +1,412 @@
+/*
+ * fuzz_config.c: the config file (core/config.c, option_value.c,
+ * host_options.c), loaded and resolved against a Dinamize-shaped registry
+ * built in memory (tests/unit/fake_registry.c).
+ *
+ * Input: a config file, optionally preceded by directive lines:
+ *   #sink=NAME           resolve with --sink NAME
+ *   #env NAME=VALUE      set one of the registry's environment overlays
+ *                        (SXT_DINAMIZE_PASSWORD, SXT_DINAMIZE_RPM,
+ *                        SXT_DINAMIZE_HEADERS)
+ *   #cred NAME=VALUE     a file NAME in $CREDENTIALS_DIRECTORY
+ *
+ * Invariants:
+ *  - every error is a config error naming the file (or, for --sink, the
+ *    flag), and shows no secret: neither one the host registered, nor a
+ *    value of a secret option (raw or JSON-escaped) once the host knows
+ *    which options are secret;
+ *  - after resolution every typed option reads back typed (an int option
+ *    an integer, a choice one of its choices, ...), and a string is taken
+ *    for an integer exactly when it spells one;
+ *  - resolving a resolved config again changes nothing;
+ *  - the masked config (`siphon about`) shows no secret.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "fake_registry.h"
+#include "fuzz_support.h"
+#include "mask.h"
+#include "proc.h"
+
+static const char *const ENV_NAMES[] = {"SXT_DINAMIZE_PASSWORD", "SXT_DINAMIZE_RPM",
+                                        "SXT_DINAMIZE_HEADERS", NULL};
+
+typedef struct directives {
+    char sink[64];
+    int has_sink;
+    /* Secret values given through env and credential files, by variable or
+     * file name: a later line for the same name replaces the value. */
+    json_t *overlaid;
+    json_t *secrets; /* their values, then the file's, as a list */
+    int has_creds;
+} directives;
+
+static int allowed_env(const char *name)
+{
+    for (size_t i = 0; ENV_NAMES[i] != NULL; i++)
+        if (strcmp(ENV_NAMES[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The overlays that carry a secret option: its environment variable, and
+ * credential files named after it or after the option. */
+static int is_secret_source(const char *name)
+{
+    static const char *const names[] = {"SXT_DINAMIZE_PASSWORD", "password", "api_pin", "token",
+                                        NULL};
+    for (size_t i = 0; names[i] != NULL; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static int plain_name(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return 0;
+    return 1;
+}
+
+static void directive(void *user, const char *line)
+{
+    directives *d = user;
+    if (strncmp(line, "sink=", 5) == 0) {
+        snprintf(d->sink, sizeof d->sink, "%s", line + 5);
+        d->has_sink = 1;
+        return;
+    }
+    int is_env = strncmp(line, "env ", 4) == 0, is_cred = strncmp(line, "cred ", 5) == 0;
+    if (!is_env && !is_cred)
+        return;
+    char *copy = strdup(line + (is_env ? 4 : 5));
+    char *eq = copy ? strchr(copy, '=') : NULL;
+    if (eq != NULL) {
+        *eq = '\0';
+        const char *name = copy, *value = eq + 1;
+        if (is_env && allowed_env(name)) {
+            setenv(name, value, 1);
+            if (is_secret_source(name))
+                json_object_set_new(d->overlaid, name, json_string(value));
+        } else if (is_cred && plain_name(name)) {
+            const char *dir = sxt_fuzz_path("credentials");
+            mkdir(dir, 0700);
+            char path[700];
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            sxt_fuzz_write(path, value, strlen(value));
+            setenv("CREDENTIALS_DIRECTORY", dir, 1);
+            d->has_creds = 1;
+            if (is_secret_source(name)) {
+                char key[300];
+                snprintf(key, sizeof key, "cred:%s", name);
+                json_object_set_new(d->overlaid, key, json_string(value));
+            }
+        }
+    }
+    free(copy);
+}
+
+/* The overlaid secrets the host reads, strongest first as config.h says: a
+ * credential file named after the variable, then after the option, then
+ * the variable. A weaker one is never read, so never masked. */
+static void effective_overlays(directives *d, const sx_sink *sink)
+{
+    static const char *const order[][3] = {
+        {"cred:SXT_DINAMIZE_PASSWORD", "cred:password", "SXT_DINAMIZE_PASSWORD"},
+        {"cred:api_pin", NULL, NULL},
+        {"cred:token", NULL, NULL}, /* the file sink's, read only for that sink */
+    };
+    int file_sink = sink != NULL && strcmp(sink->vt.base.name, "file") == 0;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (i == 2 && !file_sink)
+            break;
+        for (size_t j = 0; j < 3 && order[i][j] != NULL; j++) {
+            json_t *v = json_object_get(d->overlaid, order[i][j]);
+            /* A credential file counts even when empty; a variable does not. */
+            if (v != NULL && (strncmp(order[i][j], "cred:", 5) == 0 || json_string_length(v) > 0)) {
+                json_array_append(d->secrets, v);
+                break;
+            }
+        }
+    }
+}
+
+static void forget_directives(directives *d)
+{
+    for (size_t i = 0; ENV_NAMES[i] != NULL; i++)
+        unsetenv(ENV_NAMES[i]);
+    if (d->has_creds)
+        sxt_rmtree(sxt_fuzz_path("credentials"));
+    unsetenv("CREDENTIALS_DIRECTORY");
+    json_decref(d->overlaid);
+    json_decref(d->secrets);
+}
+
+/* The value of a secret as the mask sees it: strings as they are, numbers
+ * as their JSON text. */
+static void add_secret(json_t *secrets, const json_t *v)
+{
+    if (json_is_string(v)) {
+        json_array_append(secrets, (json_t *)v);
+    } else if (json_is_number(v)) {
+        char *text = json_dumps(v, JSON_ENCODE_ANY);
+        if (text != NULL)
+            json_array_append_new(secrets, json_string(text));
+        free(text);
+    }
+}
+
+/* Every value the file gives a secret option, wherever the host reads
+ * secrets from: the top level, "streams" entries, the sink object. */
+static void file_secrets(const json_t *root, const sx_registry *reg, const char *override,
+                         json_t *secrets)
+{
+    static const char *const top[] = {"password", "api_pin", NULL};
+    for (size_t i = 0; top[i] != NULL; i++) {
+        add_secret(secrets, json_object_get(root, top[i]));
+        const char *name;
+        const json_t *conf;
+        json_object_foreach((json_t *)json_object_get(root, "streams"), name, conf)
+            add_secret(secrets, json_object_get(conf, top[i]));
+    }
+    /* The sink object's options are the options of the sink it names (or,
+     * without "type", of the --sink one): "token" is a secret of "file". */
+    const json_t *sink = json_object_get(root, "sink");
+    const char *type = json_string_value(json_object_get(sink, "type"));
+    if (type == NULL)
+        type = override;
+    if (type != NULL && strcmp(type, "file") == 0)
+        add_secret(secrets, json_object_get(sink, "token"));
+    (void)reg;
+}
+
+static void check_error(const sx_error *err, const char *label, const directives *d,
+                        const json_t *secrets, int host_knows_secrets)
+{
+    SXT_FUZZ_CHECK(err->exit_code == SX_EXIT_CONFIG, "exit code %d: %s", err->exit_code,
+                   err->msg);
+    /* A secret may happen to be a piece of the file's path, or of the words
+     * around it, and then the mask hides where the message says it is:
+     * such a message cannot be judged here. */
+    int named = strstr(err->msg, label) != NULL || strstr(err->msg, "********") != NULL ||
+                (d->has_sink && strncmp(err->msg, "--sink: ", 8) == 0) ||
+                strncmp(err->msg, "environment variable ", 21) == 0 ||
+                strncmp(err->msg, "credential file ", 16) == 0;
+    SXT_FUZZ_CHECK(named, "the error does not say where: %s", err->msg);
+    SXT_FUZZ_CHECK(!sx_mask_contains_secret(err->msg), "a registered secret in: %s", err->msg);
+    if (host_knows_secrets)
+        sxt_fuzz_no_secret_in("an error", err->msg, secrets);
+}
+
+/* The masked config (`siphon about`) holds no secret in any string value.
+ * Keys are not looked at: a secret may happen to spell one ("sink"). */
+static void check_masked(const json_t *v, const json_t *secrets)
+{
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        SXT_FUZZ_CHECK(!sx_mask_contains_secret(s), "a registered secret in about: %s", s);
+        sxt_fuzz_no_secret_in("the masked config", s, secrets);
+    } else if (json_is_object(v)) {
+        const char *k;
+        const json_t *item;
+        json_object_foreach((json_t *)v, k, item)
+            check_masked(item, secrets);
+    } else if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+            check_masked(item, secrets);
+    }
+}
+
+/* After resolution a typed option holds a value of its type. */
+static void check_typed(const siphon_option *o, const json_t *v, const char *where)
+{
+    if (v == NULL)
+        return;
+    int ok = 1;
+    switch (o->type) {
+    case SIPHON_OPT_INT: ok = json_is_integer(v); break;
+    case SIPHON_OPT_NUMBER: ok = json_is_number(v); break;
+    case SIPHON_OPT_BOOL: ok = json_is_boolean(v); break;
+    case SIPHON_OPT_STRING:
+        ok = json_is_string(v);
+        if (ok && o->choices != NULL) {
+            /* One of the choices, in its declared spelling. */
+            const char *s = json_string_value(v);
+            size_t n = strlen(s);
+            const char *hit = strstr(o->choices, s);
+            ok = 0;
+            while (hit != NULL && !ok) {
+                ok = n > 0 && (hit == o->choices || hit[-1] == '|') &&
+                     (hit[n] == '\0' || hit[n] == '|');
+                hit = strstr(hit + 1, s);
+            }
+        }
+        break;
+    default: break;
+    }
+    SXT_FUZZ_CHECK(ok, "%s option '%s' is not stored typed", where, o->name);
+}
+
+static void check_values(const sx_config *cfg, const sx_registry *reg)
+{
+    const sx_source *src = cfg->source;
+    for (size_t i = 0; i < src->options.n; i++)
+        check_typed(&src->options.items[i],
+                    sx_config_source_value(cfg, NULL, src->options.items[i].name), "source");
+    for (size_t s = 0; s < src->n_streams; s++) {
+        const sx_stream *st = src->streams[s];
+        for (size_t i = 0; i < src->options.n; i++)
+            check_typed(&src->options.items[i],
+                        sx_config_source_value(cfg, st, src->options.items[i].name), "stream");
+        for (size_t i = 0; i < st->options.n; i++)
+            check_typed(&st->options.items[i],
+                        sx_config_source_value(cfg, st, st->options.items[i].name), "stream");
+        const sx_options *hs = sx_host_stream_options();
+        for (size_t i = 0; i < hs->n; i++)
+            check_typed(&hs->items[i], sx_config_host_value(cfg, st->vt.base.name,
+                                                            hs->items[i].name), "host stream");
+    }
+    const sx_options *ht = sx_host_options();
+    for (size_t i = 0; i < ht->n; i++)
+        check_typed(&ht->items[i], sx_config_host_value(cfg, NULL, ht->items[i].name), "host");
+    for (size_t i = 0; i < cfg->sink->options.n; i++)
+        check_typed(&cfg->sink->options.items[i],
+                    sx_config_sink_value(cfg, cfg->sink->options.items[i].name), "sink");
+    (void)reg;
+}
+
+/* Whether text, without surrounding white space, is an optional sign and
+ * one or more digits. */
+static int integer_text(const char *text)
+{
+    while (*text == ' ' || (*text >= '\t' && *text <= '\r'))
+        text++;
+    if (*text == '+' || *text == '-')
+        text++;
+    size_t digits = 0;
+    while (*text >= '0' && *text <= '9') {
+        text++;
+        digits++;
+    }
+    while (*text == ' ' || (*text >= '\t' && *text <= '\r'))
+        text++;
+    return digits > 0 && *text == '\0';
+}
+
+/* Every string anywhere in the file, read as an int option would read it: it
+ * is taken exactly when it is an integer's text, and then as that integer. */
+static void check_int_coercion(const json_t *v)
+{
+    if (json_is_string(v) && json_string_length(v) < 40) {
+        static const siphon_option as_int = {"n", SIPHON_OPT_INT, 0, NULL, NULL, NULL, NULL};
+        json_t *n = NULL;
+        char why[256];
+        const char *text = json_string_value(v);
+        int rc = sx_option_value_check(&as_int, v, &n, why, sizeof why);
+        if (rc == 0) {
+            SXT_FUZZ_CHECK(integer_text(text), "\"%s\" read as the integer %lld", text,
+                           (long long)json_integer_value(n));
+            SXT_FUZZ_CHECK(json_integer_value(n) == strtoll(text, NULL, 10),
+                           "\"%s\" read as %lld", text, (long long)json_integer_value(n));
+        } else {
+            /* Refused: not an integer, or one past 64 bits. */
+            SXT_FUZZ_CHECK(!integer_text(text) || strlen(text) >= 19, "\"%s\" refused: %s",
+                           text, why);
+        }
+        json_decref(n);
+    } else if (json_is_object(v)) {
+        const char *k;
+        const json_t *item;
+        json_object_foreach((json_t *)v, k, item)
+            check_int_coercion(item);
+    } else if (json_is_array(v)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(v, i, item)
+            check_int_coercion(item);
+    }
+}
+
+static sx_registry *registry(void)
+{
+    static sx_registry *reg;
+    if (reg == NULL)
+        reg = sxt_registry_dinamize_like();
+    return reg;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const sx_registry *reg = registry();
+    directives d = {.overlaid = json_object(), .secrets = json_array()};
+    sxt_fuzz_directives(&data, &size, directive, &d);
+
+    const char *path = sxt_fuzz_path("config.json");
+    sxt_fuzz_write(path, data, size);
+    char label[600];
+    snprintf(label, sizeof label, "config file '%s'", path);
+
+    sx_config cfg;
+    sx_error err;
+    sx_error_clear(&err);
+    if (sx_config_load(&cfg, path, &err) != 0) {
+        check_error(&err, label, &d, d.secrets, 0);
+        goto done;
+    }
+    const char *override = d.has_sink ? d.sink : NULL;
+    file_secrets(cfg.root, reg, override, d.secrets);
+    check_int_coercion(cfg.root);
+    int resolved = sx_config_resolve(&cfg, reg, override, &err);
+    effective_overlays(&d, cfg.sink);
+    if (resolved != 0) {
+        check_error(&err, label, &d, d.secrets, cfg.source != NULL);
+        goto done;
+    }
+    check_values(&cfg, reg);
+
+    /* Resolving again is a no-op: values are already typed. */
+    json_t *first = json_deep_copy(cfg.root);
+    SXT_FUZZ_CHECK(sx_config_resolve(&cfg, reg, override, &err) == 0, "second resolve: %s",
+                   err.msg);
+    SXT_FUZZ_CHECK(json_equal(first, cfg.root), "resolving twice changes the config");
+    json_decref(first);
+
+    if (sx_config_require(&cfg, &err) != 0)
+        check_error(&err, label, &d, d.secrets, 1);
+    sx_error_clear(&err);
+
+    json_t *masked = sx_config_masked(&cfg);
+    char *shown = json_dumps(masked, JSON_COMPACT);
+    SXT_FUZZ_CHECK(shown != NULL, "the masked config does not print");
+    free(shown);
+    check_masked(masked, d.secrets);
+    json_decref(masked);
+
+    /* The selection the config asks for, as a run applies it. */
+    sx_catalog cat;
+    if (sx_catalog_default(&cat, cfg.source, &err) == 0) {
+        if (sx_catalog_apply_config(&cat, &cfg, &err) != 0) {
+            SXT_FUZZ_CHECK(err.exit_code == SX_EXIT_CONFIG, "%s", err.msg);
+            SXT_FUZZ_CHECK(!sx_mask_contains_secret(err.msg), "a registered secret in: %s",
+                           err.msg);
+        }
+        sx_catalog_free(&cat);
+    }
+
+done:
+    sx_config_free(&cfg);
+    forget_directives(&d);
+    sxt_fuzz_end_input();
+    return 0;
+}
