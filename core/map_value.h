@@ -99,10 +99,6 @@ int sx_parse_number(const char *s, size_t len, int *is_int, int64_t *i, double *
  * personal data. */
 const char *sx_mv_type_name(const sx_mv *v);
 
-/* True when s holds n bytes of well-formed UTF-8 (no overlongs, no
- * surrogates, nothing above U+10FFFF). */
-int sx_utf8_valid(const char *s, size_t n);
-
 /* Python-style truth: false, null, 0, 0.0, "" and empty objects and arrays
  * are false; everything else (including the string "0") is true. */
 int sx_mv_truthy(const sx_mv *v);

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <siphon/siphon-json.h>
+
 #include "map_builtins.h"
 #include "config.h"
 #include "map_expr.h"
@@ -728,7 +730,7 @@ static int fn_failed(const sx_native_fn *fn, const char *what, char *msg, size_t
 static int take_text(const sx_native_fn *fn, const char *s, size_t len, sx_mv *out, char *msg,
                      size_t cap)
 {
-    if (!sx_utf8_valid(s, len)) {
+    if (!siphon_utf8_valid(s, len)) {
         snprintf(msg, cap, "%s() returned text that is not valid UTF-8", fn->name);
         return -1;
     }

@@ -1,43 +1,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "record_check.h"
+#include <siphon/siphon-json.h>
 
-/* RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned min;
-        unsigned cp;
-        if ((c & 0xE0) == 0xC0) {
-            len = 2, min = 0x80, cp = c & 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            len = 3, min = 0x800, cp = c & 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            len = 4, min = 0x10000, cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (i + len > n)
-            return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        i += len;
-    }
-    return 1;
-}
+#include "record_check.h"
 
 /* A path being built as the walk descends: "doc.items[3]". */
 typedef struct path {
@@ -51,7 +17,7 @@ typedef struct path {
 static void show_name(const char *name, char *out, size_t cap)
 {
     size_t n = strlen(name), o = 0;
-    if (utf8_ok((const unsigned char *)name, n)) {
+    if (siphon_utf8_valid(name, n)) {
         if (n >= cap) {
             n = cap - 1;
             while (n > 0 && ((unsigned char)name[n] & 0xC0) == 0x80)
@@ -110,7 +76,7 @@ static int walk(const json_t *v, int depth, path *p, char *why, size_t cap)
     }
     switch (json_typeof(v)) {
     case JSON_STRING:
-        if (!utf8_ok((const unsigned char *)json_string_value(v), json_string_length(v))) {
+        if (!siphon_utf8_valid(json_string_value(v), json_string_length(v))) {
             snprintf(why, cap, "member '%s': a string that is not valid UTF-8", p->text);
             return -1;
         }
@@ -120,7 +86,7 @@ static int walk(const json_t *v, int depth, path *p, char *why, size_t cap)
         json_t *item;
         json_object_foreach((json_t *)v, key, item) {
             size_t at = path_push(p, key, 0);
-            if (!utf8_ok((const unsigned char *)key, strlen(key))) {
+            if (!siphon_utf8_valid(key, strlen(key))) {
                 snprintf(why, cap, "member name '%s': not valid UTF-8", p->text);
                 return -1;
             }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <siphon/siphon-json.h>
+
 #include "config.h"
 #include "map_expr.h"
 #include "mask.h"
@@ -703,7 +705,7 @@ static int apply_error(const sx_stream_map *m, const char *field, char *message,
 /* Why a computed value could not become JSON. */
 static const char *unrepresentable(const sx_mv *v)
 {
-    if (v->kind == SX_MV_STR && !sx_utf8_valid(v->s, v->len))
+    if (v->kind == SX_MV_STR && !siphon_utf8_valid(v->s, v->len))
         return "the result is text that is not valid UTF-8";
     if (v->kind == SX_MV_REAL)
         return "the result is NaN or infinity, which JSON cannot hold";

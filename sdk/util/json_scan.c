@@ -129,36 +129,6 @@ static void load_block(scan *s, size_t base)
     s->special = special;
 }
 
-static size_t utf8_length(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
-}
-
 static int hex4(const unsigned char *p, unsigned *out)
 {
     unsigned v = 0;
@@ -260,7 +230,7 @@ __attribute__((always_inline)) static inline int scan_string(scan *s, int key, i
             s->pos = i;
             return fail(s, i, "control character 0x%02x inside a string", b[i]);
         default: {
-            size_t k = utf8_length(b + i, len - i);
+            size_t k = siphon_utf8_sequence(b + i, len - i);
             if (k == 0) {
                 s->pos = i;
                 return fail(s, i, "invalid UTF-8");

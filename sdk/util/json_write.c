@@ -34,39 +34,6 @@ static const char short_escape[32] = {
 
 static const char hex_upper[] = "0123456789ABCDEF";
 
-/* The length of the valid UTF-8 sequence at p (p[0] >= 0x80), or 0: overlong
- * forms, surrogates and code points above U+10FFFF are invalid, as for
- * jansson's utf8_iterate. */
-static size_t utf8_length(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
-}
-
 static int put_string(siphon_buf *b, const unsigned char *s, size_t n)
 {
     /* Room for the common case (nothing escaped); escapes grow it below. */
@@ -87,7 +54,7 @@ static int put_string(siphon_buf *b, const unsigned char *s, size_t n)
         }
         unsigned char c = s[i];
         if (byte_class[c] == 2) {
-            size_t k = utf8_length(s + i, n - i);
+            size_t k = siphon_utf8_sequence(s + i, n - i);
             if (k == 0)
                 return -1;
             memcpy(o, s + i, k);

@@ -255,3 +255,36 @@ Test(siphon_json, time_stamps_outside_four_digit_years_are_clamped)
     siphon_rfc3339_ms(-59042908800001LL, got);
     cr_assert_str_eq(got, "0099-01-01T23:59:59.999Z");
 }
+
+Test(siphon_json, utf8_judge_refuses_what_jansson_refuses)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } cases[] = {
+        {"plain ascii", 11},
+        {"a\0b", 3},                       /* NUL is a character */
+        {"\xc3\xa7\xc3\xa3o", 5},          /* "ção" */
+        {"\xe2\x82\xac", 3},               /* U+20AC */
+        {"\xf0\x9f\x98\x80", 4},           /* U+1F600 */
+        {"\xf4\x8f\xbf\xbf", 4},           /* U+10FFFF, the last */
+        {"\xc0\x80", 2},                   /* overlong NUL */
+        {"\xe0\x80\xaf", 3},               /* overlong '/' */
+        {"\xed\xa0\x80", 3},               /* a surrogate */
+        {"\xf4\x90\x80\x80", 4},           /* above U+10FFFF */
+        {"\xe2\x82", 2},                   /* cut short */
+        {"\x80", 1},                       /* a lone continuation byte */
+        {"\xc3\x28", 2},                   /* a lead byte without its continuation */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *s = json_stringn(cases[i].bytes, cases[i].len);
+        int jansson = s != NULL;
+        json_decref(s);
+        cr_expect_eq(siphon_utf8_valid(cases[i].bytes, cases[i].len), jansson,
+                     "case %zu: siphon says %d, jansson %d", i,
+                     siphon_utf8_valid(cases[i].bytes, cases[i].len), jansson);
+    }
+    cr_expect_eq(siphon_utf8_sequence((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4);
+    cr_expect_eq(siphon_utf8_sequence((const unsigned char *)"\xf0\x9f\x98\x80", 3), 0,
+                 "a sequence longer than the bytes left is refused");
+}

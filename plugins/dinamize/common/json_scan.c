@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <siphon/siphon-json.h>
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -227,41 +229,6 @@ static size_t utf8_encode(unsigned cp, char b[4])
     return 4;
 }
 
-/* The length of the valid UTF-8 sequence starting at p (lead byte >= 0x80),
- * or 0 when it is invalid: overlong forms, surrogates and code points above
- * U+10FFFF are refused, as jansson does. */
-static size_t utf8_seq(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
-}
-
 int dz_scan_string(dz_scanner *s, char *out, size_t cap, size_t *full_len, int key)
 {
     if (s->pos >= s->len || s->buf[s->pos] != '"')
@@ -304,7 +271,7 @@ int dz_scan_string(dz_scanner *s, char *out, size_t cap, size_t *full_len, int k
                                 "control character 0x%02x inside a string at byte %zu", c, i);
         }
         if (c >= 0x80) {
-            size_t k = utf8_seq(b + i, s->len - i);
+            size_t k = siphon_utf8_sequence(b + i, s->len - i);
             if (k == 0) {
                 s->pos = i;
                 return dz_scan_fail(s, DZ_SCAN_MALFORMED, "invalid UTF-8 at byte %zu", i);

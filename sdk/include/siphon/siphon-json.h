@@ -146,6 +146,19 @@ size_t siphon_json_object_compact(const siphon_json_object *o, const char *text,
 /* Releases the member table. */
 void siphon_json_object_free(siphon_json_object *o);
 
+/* --- UTF-8 --- */
+
+/*
+ * The length (2 to 4) of the valid UTF-8 sequence at p, whose first byte is
+ * 0x80 or above, reading at most avail bytes; 0 when the bytes are not UTF-8:
+ * overlong forms, surrogates and code points above U+10FFFF are refused, as
+ * jansson refuses them.
+ */
+size_t siphon_utf8_sequence(const unsigned char *p, size_t avail);
+
+/* Non-zero when the n bytes at text are valid UTF-8 (NUL bytes included). */
+int siphon_utf8_valid(const char *text, size_t n);
+
 /* --- time stamps --- */
 
 /* The length of an RFC 3339 time stamp with milliseconds in UTC,
