@@ -249,16 +249,22 @@ typedef struct perform_state {
     double last_elapsed_s;
     uint32_t failures;      /* transport faults and RETRY verdicts */
     uint32_t limited_in_a_row;
-    int reauths;            /* tokens refused during this request */
+    int reauths;            /* tokens refused in a row, no token serving meanwhile */
+    uint64_t uses_at_refusal; /* the session's uses when the last one was refused */
+    int refusals;           /* tokens refused during this request, in all */
     char refused[TOKEN_CAP];  /* the last token refused */
     uint64_t rng;
 } perform_state;
 
-/* A request may see its token refused this many times (each time a new
- * one): with several streams at work, a token another stream just renewed
- * can expire again before this request uses it. A fresh token refused this
- * often is the server refusing sessions, not an expiry. */
+/* A request may see its token refused this many times in a row (each time a
+ * new one) while no request anywhere succeeds with a token: then the server
+ * is refusing sessions, not expiring them. Refusals between which tokens
+ * served other requests are expiries, however many (with several streams at
+ * work, each expiry also refuses every request in flight), and do not count. */
 #define MAX_REAUTHS_PER_REQUEST 3
+/* And refused this many times in all: one endpoint refusing every token while
+ * the others take them must not log in again forever. */
+#define MAX_REFUSALS_PER_REQUEST 20
 
 /* Retry after a transport fault or a RETRY verdict, or give up. */
 static int after_failure(perform_state *ps, const char *cause, int give_up_now, char *message,
@@ -351,13 +357,23 @@ static int judge(perform_state *ps, const sx_http_attempt *a, sx_http_buffer *bo
                  "sent without one: %s", ps->req.method, ps->shown, cause);
             return SIPHON_E_API;
         }
+        if (ps->reauths > 0 && sx_session_uses(ps->auth->session) != ps->uses_at_refusal)
+            ps->reauths = 0; /* tokens served requests since: an expiry again */
         if (ps->reauths >= MAX_REAUTHS_PER_REQUEST ||
             (ps->reauths > 0 && strcmp(ps->refused, ps->token) == 0)) {
             fail(message, message_cap, "%s %s: session rejected %d times in a row: %s",
                  ps->req.method, ps->shown, ps->reauths + 1, cause);
             return SIPHON_E_API;
         }
+        if (ps->refusals + 1 >= MAX_REFUSALS_PER_REQUEST) {
+            fail(message, message_cap, "%s %s: session rejected %d times for this request, while "
+                 "other requests were served: %s", ps->req.method, ps->shown, ps->refusals + 1,
+                 cause);
+            return SIPHON_E_API;
+        }
+        ps->refusals++;
         ps->reauths++;
+        ps->uses_at_refusal = sx_session_uses(ps->auth->session);
         snprintf(ps->refused, sizeof ps->refused, "%s", ps->token);
         say(ps->h, SIPHON_LOG_INFO, "%s %s: session token refused (%s); logging in again",
             ps->req.method, ps->shown, cause);

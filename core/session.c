@@ -26,6 +26,7 @@ struct sx_session {
     char *token;              /* NULL: none */
     int64_t obtained_ms;
     int64_t used_ms;
+    uint64_t uses;            /* sx_session_touch calls */
 
     int logging_in;
     pthread_t login_thread;
@@ -204,7 +205,16 @@ void sx_session_touch(sx_session *s)
 {
     pthread_mutex_lock(&s->lock);
     s->used_ms = now_ms();
+    s->uses++;
     pthread_mutex_unlock(&s->lock);
+}
+
+uint64_t sx_session_uses(sx_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    uint64_t n = s->uses;
+    pthread_mutex_unlock(&s->lock);
+    return n;
 }
 
 void sx_session_invalidate(sx_session *s, const char *token)

@@ -43,6 +43,11 @@ int sx_session_get(sx_session *s, char *buf, size_t cap, sx_login_fn login, void
 /* A request just used the token (resets the idle clock). */
 void sx_session_touch(sx_session *s);
 
+/* How many requests have used a token of this session (sx_session_touch
+ * calls): tokens that serve requests show that refusals are expiries, not a
+ * server refusing every session. */
+uint64_t sx_session_uses(sx_session *s);
+
 /* Forgets the current token if it equals token (NULL: unconditionally). */
 void sx_session_invalidate(sx_session *s, const char *token);
 

@@ -1,4 +1,5 @@
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -607,6 +608,93 @@ Test(http, a_server_refusing_every_fresh_token_fails_the_request_after_three_log
     cr_assert_eq(sxt_httpd_count(r.server, "/data"), 4);
     cr_assert_null(strstr(c.message, "tokenA"));
     cr_assert_null(strstr(c.message, "tokenD"));
+    free(expected);
+    rig_stop(&r);
+}
+
+/* Another stream at work: requests served with the session's tokens until
+ * told to stop. */
+typedef struct served_loop {
+    rig *rig;
+    atomic_int stop;
+    int served;
+} served_loop;
+
+static void *serve_until_stopped(void *p)
+{
+    served_loop *l = p;
+    while (!atomic_load(&l->stop)) {
+        call c = {.rig = l->rig, .path = "/served", .body = "{}", .use_session = 1};
+        run_call(&c);
+        if (c.rc == SIPHON_OK)
+            l->served++;
+    }
+    sx_http_thread_cleanup();
+    return NULL;
+}
+
+/* Fresh tokens for n logins, each different, as a real server issues them. */
+static void push_logins(rig *r, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char body[32];
+        snprintf(body, sizeof body, "ok:token-%02d", i);
+        sxt_httpd_push_status(r->server, "/auth", 200, body);
+    }
+}
+
+Test(http, refusals_between_which_tokens_serve_other_requests_are_expiries_not_a_loop,
+     .init = sxt_deadline_60s)
+{
+    rig r;
+    rig_start(&r, NULL);
+    push_logins(&r, 8);
+    sxt_reply ok = {.body = "ok"};
+    sxt_httpd_set_default(r.server, "/served", &ok);
+    /* Each refusal comes late, so the other stream is served meanwhile. */
+    sxt_reply expired = {.body = "240006", .delay_ms = 400};
+    for (int i = 0; i < 5; i++)
+        sxt_httpd_push(r.server, "/data", &expired);
+    sxt_httpd_push_status(r.server, "/data", 200, "ok: at last");
+
+    served_loop other = {.rig = &r};
+    pthread_t t;
+    pthread_create(&t, NULL, serve_until_stopped, &other);
+    call c = post(&r, "/data", 1);
+    atomic_store(&other.stop, 1);
+    pthread_join(t, NULL);
+
+    cr_assert_eq(c.rc, SIPHON_OK, "%s", c.message);
+    cr_assert_str_eq(c.text, "ok: at last");
+    cr_assert_eq(sxt_httpd_count(r.server, "/data"), 6);
+    cr_assert_gt(other.served, 0);
+    rig_stop(&r);
+}
+
+Test(http, an_endpoint_refusing_every_token_the_others_take_fails_after_twenty,
+     .init = sxt_deadline_60s)
+{
+    rig r;
+    rig_start(&r, NULL);
+    push_logins(&r, 30);
+    sxt_reply ok = {.body = "ok"};
+    sxt_httpd_set_default(r.server, "/served", &ok);
+    sxt_reply expired = {.body = "240006", .delay_ms = 300};
+    sxt_httpd_set_default(r.server, "/data", &expired);
+
+    served_loop other = {.rig = &r};
+    pthread_t t;
+    pthread_create(&t, NULL, serve_until_stopped, &other);
+    call c = post(&r, "/data", 1);
+    atomic_store(&other.stop, 1);
+    pthread_join(t, NULL);
+
+    cr_assert_eq(c.rc, SIPHON_E_API);
+    char *expected = sxt_strf("POST %s/data: session rejected 20 times for this request, while "
+                              "other requests were served: 240006 token invalid or expired",
+                              sxt_httpd_url(r.server));
+    cr_assert_str_eq(c.message, expected);
+    cr_assert_eq(sxt_httpd_count(r.server, "/data"), 20);
     free(expected);
     rig_stop(&r);
 }
