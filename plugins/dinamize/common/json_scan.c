@@ -636,6 +636,29 @@ int dz_scan_document(dz_scanner *s)
     return 0;
 }
 
+/* The keys of a path are the server's raw bytes and go into messages printed
+ * on terminals, written to logs and to JSON: control bytes become spaces and
+ * bytes that are not UTF-8 (or a character the path was cut inside) '?'. */
+static void shown_as_text(char *text)
+{
+    size_t n = strlen(text);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                text[i] = ' ';
+            i++;
+            continue;
+        }
+        size_t k = siphon_utf8_sequence((const unsigned char *)text + i, n - i);
+        if (k == 0) {
+            text[i++] = '?';
+            continue;
+        }
+        i += k;
+    }
+}
+
 void dz_scan_path_at(const char *buf, size_t len, size_t offset, char *out, size_t cap)
 {
     struct frame {
@@ -692,4 +715,5 @@ void dz_scan_path_at(const char *buf, size_t len, size_t offset, char *out, size
     }
     if (deeper > 0 && o + 4 < cap)
         snprintf(out + o, cap - o, "...");
+    shown_as_text(out);
 }
