@@ -66,9 +66,11 @@ static int is_secret_source(const char *name)
     return 0;
 }
 
+/* A credential's name is a file name: short (the host reads a few known
+ * names; a name past NAME_MAX cannot even be written) and plain. */
 static int plain_name(const char *s)
 {
-    if (*s == '\0')
+    if (*s == '\0' || strlen(s) > 64)
         return 0;
     for (; *s != '\0'; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
