@@ -150,39 +150,9 @@ static sx_text_state *state_for(siphon_ctx *ctx)
     return st;
 }
 
-/* Whether a and b hold the same n bytes. Keys are short, and a libc call per
- * key costs more than the comparison: up to 16 bytes take two overlapping
- * 8-byte (or 4-byte) loads from each side, never reading past n. */
-static inline int same_bytes(const char *a, const char *b, size_t n)
-{
-    uint64_t x, y, u, v;
-    if (n >= 8 && n <= 16) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        memcpy(&u, a + n - 8, 8);
-        memcpy(&v, b + n - 8, 8);
-        return ((x ^ y) | (u ^ v)) == 0;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t x4, y4, u4, v4;
-        memcpy(&x4, a, 4);
-        memcpy(&y4, b, 4);
-        memcpy(&u4, a + n - 4, 4);
-        memcpy(&v4, b + n - 4, 4);
-        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
-    }
-    if (n < 4) {
-        for (size_t i = 0; i < n; i++)
-            if (a[i] != b[i])
-                return 0;
-        return 1;
-    }
-    return memcmp(a, b, n) == 0;
-}
-
 static int key_is(const char *text, const siphon_json_member *m, const char *key, size_t len)
 {
-    return m->key_len == len && same_bytes(text + m->key_off, key, len);
+    return m->key_len == len && siphon_same_bytes(text + m->key_off, key, len);
 }
 
 /* The member named key, or NULL; *hint remembers where it was, since the
@@ -209,7 +179,7 @@ static int layout_matches(const siphon_buf *layout, const siphon_json_object *rt
     for (size_t i = 0; i < rt->n_members; i++) {
         const siphon_json_member *m = &rt->members[i];
         if (off + m->key_len >= layout->len ||
-            !same_bytes(layout->data + off, text + m->key_off, m->key_len) ||
+            !siphon_same_bytes(layout->data + off, text + m->key_off, m->key_len) ||
             layout->data[off + m->key_len] != '\0')
             return 0;
         off += m->key_len + 1;
@@ -287,7 +257,7 @@ int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len)
     if (rc != 0) {
         /* Name the member: "integer does not fit 64 bits" alone does not say which. */
         char member[256];
-        sx_json_path_at(json, len, rt->error_offset, member, sizeof member);
+        siphon_json_path_at(json, len, rt->error_offset, member, sizeof member);
         snprintf(ctx->error, sizeof ctx->error,
                  "plugin '%s' emitted record text that is not one JSON object (%s; member '%s')",
                  ctx->stream->plugin->desc->name, rt->error, member[0] ? member : "(top level)");

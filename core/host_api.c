@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <siphon/siphon-json.h>
+
 #include "log.h"
 #include "mask.h"
 #include "record_check.h"
@@ -378,7 +380,7 @@ static int api_emit_raw(siphon_ctx *ctx, const char *json, size_t len)
         }
         /* Name the member: "too big integer" alone does not say which. */
         char member[256];
-        sx_json_path_at(json, len, e.position > 0 ? (size_t)e.position : 0, member,
+        siphon_json_path_at(json, len, e.position > 0 ? (size_t)e.position : 0, member,
                         sizeof member);
         snprintf(ctx->error, sizeof ctx->error,
                  "plugin '%s' emitted record text that is not one JSON object (%s; member '%s', "

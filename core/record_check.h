@@ -26,12 +26,4 @@
  */
 int sx_record_check(const json_t *v, char *why, size_t cap);
 
-/*
- * The member of JSON text whose value is at byte offset (as jansson reports
- * a parse error's position), as a path such as "doc.items[3]", or "" at the
- * top level. Works on malformed text: it tracks only brackets, strings and
- * commas.
- */
-void sx_json_path_at(const char *text, size_t len, size_t offset, char *out, size_t cap);
-
 #endif

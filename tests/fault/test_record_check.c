@@ -1,14 +1,15 @@
 /*
  * test_record_check.c: how the host and the Dinamize plugins name the member
- * a hostile record went wrong in (core/record_check.h,
- * plugins/dinamize/common/json_scan.h).
+ * a hostile record went wrong in (core/record_check.h, and
+ * siphon_json_path_at of siphon-json.h, which both use).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
-#include "../../plugins/dinamize/common/json_scan.h"
+#include <siphon/siphon-json.h>
+
 #include "record_check.h"
 
 TestSuite(record_check);
@@ -17,11 +18,9 @@ static void path_is(const char *text, const char *at, const char *want)
 {
     const char *p = strstr(text, at);
     cr_assert_not_null(p, "'%s' is not in the text", at);
-    char host[256], plugin[256];
-    sx_json_path_at(text, strlen(text), (size_t)(p - text), host, sizeof host);
-    dz_scan_path_at(text, strlen(text), (size_t)(p - text), plugin, sizeof plugin);
-    cr_assert_str_eq(host, want, "host, at '%s'", at);
-    cr_assert_str_eq(plugin, want, "plugin, at '%s'", at);
+    char path[256];
+    siphon_json_path_at(text, strlen(text), (size_t)(p - text), path, sizeof path);
+    cr_assert_str_eq(path, want, "at '%s'", at);
 }
 
 Test(record_check, a_byte_offset_names_its_member_through_nesting_arrays_and_escapes)
@@ -34,9 +33,9 @@ Test(record_check, a_byte_offset_names_its_member_through_nesting_arrays_and_esc
     path_is(text, "1234567890", "body.items[1].name");
     path_is(text, "true", "body.next");
     char out[8];
-    sx_json_path_at(text, strlen(text), strlen(text), out, sizeof out);
+    siphon_json_path_at(text, strlen(text), strlen(text), out, sizeof out);
     cr_assert_str_eq(out, "", "after the document: the top level");
-    sx_json_path_at(text, strlen(text), (size_t)(strstr(text, "1234") - text), out, sizeof out);
+    siphon_json_path_at(text, strlen(text), (size_t)(strstr(text, "1234") - text), out, sizeof out);
     cr_assert_eq(strlen(out), sizeof out - 1, "a path longer than the buffer is cut, not overrun");
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <siphon/siphon-json.h>
+
 #include "../../plugins/dinamize/common/envelope.h"
 #include "../../plugins/dinamize/common/json_scan.h"
 
@@ -228,10 +230,10 @@ Test(dz_scan, a_member_path_quoting_server_bytes_is_printable_utf8)
     /* A key of bytes that are not UTF-8, and one holding a raw control byte. */
     static const char bad_utf8[] = "{\"body\":{\"it\xc3\xc3" "ems\":[1,}";
     char path[160];
-    dz_scan_path_at(bad_utf8, sizeof bad_utf8 - 1, sizeof bad_utf8 - 2, path, sizeof path);
+    siphon_json_path_at(bad_utf8, sizeof bad_utf8 - 1, sizeof bad_utf8 - 2, path, sizeof path);
     cr_assert_str_eq(path, "body.it??ems[1]");
     static const char control[] = "{\"a\x1b[2Jb\":{\"\xc3\xa7\":x}";
-    dz_scan_path_at(control, sizeof control - 1, sizeof control - 3, path, sizeof path);
+    siphon_json_path_at(control, sizeof control - 1, sizeof control - 3, path, sizeof path);
     cr_assert_str_eq(path, "a [2Jb.\xc3\xa7");
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <siphon/siphon-json.h>
+
 /* The login refusals, with the documented text for answers that carry none. */
 static const struct {
     const char *code;
@@ -99,7 +101,7 @@ void dz_classify(void *user, const siphon_http_response *response, siphon_verdic
                                response->body ? response->body_len : 0, call->items_key,
                                call->shape, call->spans, &call->env, &s) != 0) {
         char member[160];
-        dz_scan_path_at(response->body ? response->body : "", response->body_len, s.err_offset,
+        siphon_json_path_at(response->body ? response->body : "", response->body_len, s.err_offset,
                         member, sizeof member);
         verdict_set(v, s.status == DZ_SCAN_UNSUPPORTED ? SIPHON_VERDICT_FATAL : SIPHON_VERDICT_RETRY,
                     "%s answer from %s (%zu bytes): %s%s%s%s",

@@ -100,14 +100,6 @@ int dz_scan_colon(dz_scanner *s);
  * whitespace around it. */
 int dz_scan_document(dz_scanner *s);
 
-/*
- * The member whose value holds byte offset of buf, as a path such as
- * "body.items[2].name" ("" at the top level), so a failure can name the
- * field and not only the byte. Tracks only brackets, strings and commas, so
- * it works on the malformed text a failure was found in.
- */
-void dz_scan_path_at(const char *buf, size_t len, size_t offset, char *out, size_t cap);
-
 /* Records a failure (the first one wins) and returns -1. */
 int dz_scan_fail(dz_scanner *s, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <siphon/siphon-json.h>
 #include <siphon/siphon.h>
 
 #include "json_scan.h"
@@ -165,36 +166,6 @@ int dz_normalize(const dz_shape *shape, json_t *record)
     return SIPHON_OK;
 }
 
-/* Whether a and b hold the same n bytes. Keys are short, and a libc call per
- * key costs more than the comparison: up to 16 bytes take two overlapping
- * 8-byte (or 4-byte) loads from each side, never reading past n. */
-static inline int same_bytes(const char *a, const char *b, size_t n)
-{
-    uint64_t x, y, u, v;
-    if (n >= 8 && n <= 16) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        memcpy(&u, a + n - 8, 8);
-        memcpy(&v, b + n - 8, 8);
-        return ((x ^ y) | (u ^ v)) == 0;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t x4, y4, u4, v4;
-        memcpy(&x4, a, 4);
-        memcpy(&y4, b, 4);
-        memcpy(&u4, a + n - 4, 4);
-        memcpy(&v4, b + n - 4, 4);
-        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
-    }
-    if (n < 4) {
-        for (size_t i = 0; i < n; i++)
-            if (a[i] != b[i])
-                return 0;
-        return 1;
-    }
-    return memcmp(a, b, n) == 0;
-}
-
 int dz_shape_keeps(const dz_shape *shape, const char *key, size_t key_len, int kind)
 {
     /* a string changes only under a boolean rule, a number under either */
@@ -205,7 +176,7 @@ int dz_shape_keeps(const dz_shape *shape, const char *key, size_t key_len, int k
         /* boolean rules come first: a string stops looking after them */
         if (kind == DZ_JSON_STRING && f->rule != NORM_BOOL)
             return 1;
-        if (f->len != key_len || !same_bytes(f->name, key, key_len))
+        if (f->len != key_len || !siphon_same_bytes(f->name, key, key_len))
             continue;
         return 0; /* a string under a boolean rule, or a number under either */
     }

@@ -26,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -145,6 +146,52 @@ size_t siphon_json_object_compact(const siphon_json_object *o, const char *text,
 
 /* Releases the member table. */
 void siphon_json_object_free(siphon_json_object *o);
+
+/* --- comparing keys --- */
+
+/* Whether a and b hold the same n bytes: for matching member names while
+ * scanning records. Keys are short, and a libc call per key costs more than
+ * the comparison: up to 16 bytes take two overlapping 8-byte (or 4-byte)
+ * loads from each side, never reading past n. */
+static inline int siphon_same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, u, v;
+    if (n >= 8 && n <= 16) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x4, y4, u4, v4;
+        memcpy(&x4, a, 4);
+        memcpy(&y4, b, 4);
+        memcpy(&u4, a + n - 4, 4);
+        memcpy(&v4, b + n - 4, 4);
+        return ((x4 ^ y4) | (u4 ^ v4)) == 0;
+    }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return 0;
+        return 1;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+/* --- naming a member --- */
+
+/*
+ * The member of JSON text whose value holds byte offset (as a scan or
+ * jansson reports an error's position), as a path such as
+ * "body.items[2].name" ("" at the top level), written into out (cap bytes,
+ * cut short rather than overrun). Tracks only brackets, strings and commas,
+ * so it works on the malformed text an error was found in. Keys are quoted
+ * as printable UTF-8: control bytes become spaces, bytes that are not UTF-8
+ * '?'.
+ */
+void siphon_json_path_at(const char *text, size_t len, size_t offset, char *out, size_t cap);
 
 /* --- UTF-8 --- */
 
