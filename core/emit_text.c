@@ -244,16 +244,106 @@ static char *take(sx_text_state *st, size_t n)
     return sx_text_block_take(fresh, n);
 }
 
-int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len)
+/*
+ * Takes the member table a plugin handed over, after checking that it fits
+ * the text: the object's braces at its ends, each key between quotes, each
+ * value inside the object after its key and shaped as its kind says, the
+ * members in order. What the host reads through the table (keys, the
+ * bookmark's string, the copied span) then stays inside the text, whatever
+ * the plugin got wrong. Returns 0, or -1 with rt->error.
+ */
+static int adopt_members(siphon_json_object *rt, const char *json, size_t len,
+                         const sx_text_facts *facts)
+{
+    rt->n_members = 0;
+    rt->status = SIPHON_JSON_MALFORMED;
+    if (len < 2 || json[0] != '{' || json[len - 1] != '}') {
+        snprintf(rt->error, sizeof rt->error, "the text does not start with '{' and end with '}'");
+        rt->error_offset = 0;
+        return -1;
+    }
+    if (facts->n_members > len / 4) { /* a member takes four bytes at least: "":0 */
+        snprintf(rt->error, sizeof rt->error, "%zu members cannot fit %zu bytes", facts->n_members,
+                 len);
+        rt->error_offset = 0;
+        return -1;
+    }
+    if (facts->n_members > rt->cap_members) {
+        siphon_json_member *grown = realloc(rt->members, facts->n_members * sizeof *grown);
+        if (grown == NULL) {
+            rt->status = SIPHON_JSON_NOMEM;
+            return -1;
+        }
+        rt->members = grown;
+        rt->cap_members = facts->n_members;
+    }
+    size_t after = 1; /* where the previous member ended */
+    for (size_t i = 0; i < facts->n_members; i++) {
+        const siphon_json_member *m = &facts->members[i];
+        /* each bound before the next, so no sum can overflow */
+        int fits = m->key_off > after && m->key_off < len && m->key_len < len - m->key_off &&
+                   json[m->key_off - 1] == '"' && json[m->key_off + m->key_len] == '"' &&
+                   m->val_off > m->key_off + m->key_len && m->val_off < len - 1 &&
+                   m->val_len >= 1 && m->val_len <= len - 1 - m->val_off;
+        if (fits) {
+            char first = json[m->val_off], last = json[m->val_off + m->val_len - 1];
+            int pair = m->val_len >= 2;
+            switch (m->kind) {
+            case SIPHON_JSON_STRING: fits = pair && first == '"' && last == '"'; break;
+            case SIPHON_JSON_OBJECT: fits = pair && first == '{' && last == '}'; break;
+            case SIPHON_JSON_ARRAY: fits = pair && first == '[' && last == ']'; break;
+            case SIPHON_JSON_NUMBER:
+            case SIPHON_JSON_TRUE:
+            case SIPHON_JSON_FALSE:
+            case SIPHON_JSON_NULL: break;
+            default: fits = 0;
+            }
+        }
+        if (!fits) {
+            snprintf(rt->error, sizeof rt->error, "entry %zu of %zu does not fit the text", i + 1,
+                     facts->n_members);
+            rt->error_offset = 0;
+            return -1;
+        }
+        rt->members[i] = *m;
+        after = m->val_off + m->val_len;
+    }
+    rt->n_members = facts->n_members;
+    rt->start = 0;
+    rt->end = len;
+    rt->compact = facts->compact != 0;
+    rt->status = SIPHON_JSON_OK;
+    return 0;
+}
+
+/* The record's members into rt: checked here (emit_raw), found (a checked
+ * text without a table), or taken from the plugin's table. */
+static int read_members(siphon_json_object *rt, const char *json, size_t len,
+                        const sx_text_facts *facts)
+{
+    if (facts == NULL)
+        return siphon_json_object_scan(rt, json, len, 1);
+    if (facts->members == NULL)
+        return siphon_json_object_split(rt, json, len);
+    return adopt_members(rt, json, len, facts);
+}
+
+int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len, const sx_text_facts *facts)
 {
     sx_job *job = ctx->job;
     sx_text_state *st = state_for(ctx);
     if (st == NULL)
         return SIPHON_E_NOMEM;
     siphon_json_object *rt = &st->rt;
-    int rc = siphon_json_object_scan(rt, json, len, 1);
+    int rc = read_members(rt, json, len, facts);
     if (rc != 0 && rt->status == SIPHON_JSON_NOMEM)
         return SIPHON_E_NOMEM;
+    if (rc != 0 && facts != NULL && facts->members != NULL) {
+        snprintf(ctx->error, sizeof ctx->error,
+                 "plugin '%s' handed over a member table that does not fit its record text (%s)",
+                 ctx->stream->plugin->desc->name, rt->error);
+        return SIPHON_E_INVALID;
+    }
     if (rc != 0) {
         /* Name the member: "integer does not fit 64 bits" alone does not say which. */
         char member[256];

@@ -356,14 +356,14 @@ static int emit(siphon_ctx *ctx, const char *stream, json_t *record, int parsed)
 /* Records as text: they stay text when the job allows it (sx_emit_text),
  * and become trees otherwise, or when the text needs what only a tree can
  * give (an escaped key, a repeated key). */
-static int api_emit_raw(siphon_ctx *ctx, const char *json, size_t len)
+static int emit_text(siphon_ctx *ctx, const char *json, size_t len, const sx_text_facts *facts)
 {
     if (ctx == NULL || ctx->kind != SX_CTX_STREAM || json == NULL)
         return SIPHON_E_INVALID;
     if (ctx->run->stop)
         return SIPHON_E_CANCELLED;
     if (ctx->collect == NULL && ctx->job != NULL && ctx->job->text_ok) {
-        int rc = sx_emit_text(ctx, json, len);
+        int rc = sx_emit_text(ctx, json, len, facts);
         if (rc != SX_EMIT_NEEDS_TREE)
             return rc;
     }
@@ -388,6 +388,18 @@ static int api_emit_raw(siphon_ctx *ctx, const char *json, size_t len)
         return SIPHON_E_INVALID;
     }
     return emit(ctx, NULL, record, 1);
+}
+
+static int api_emit_raw(siphon_ctx *ctx, const char *json, size_t len)
+{
+    return emit_text(ctx, json, len, NULL);
+}
+
+static int api_emit_raw_checked(siphon_ctx *ctx, const char *json, size_t len,
+                                const siphon_json_member *members, size_t n_members, int compact)
+{
+    sx_text_facts facts = {members, n_members, compact};
+    return emit_text(ctx, json, len, &facts);
 }
 
 static int api_emit_record(siphon_ctx *ctx, const char *stream, json_t *record)
@@ -527,6 +539,7 @@ static const siphon_host_api host_api = {
     .monotonic_ms = api_monotonic_ms,
     .should_stop = api_should_stop,
     .emit_raw = api_emit_raw,
+    .emit_raw_checked = api_emit_raw_checked,
 };
 
 const siphon_host_api *sx_host_api(void)

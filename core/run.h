@@ -258,9 +258,16 @@ void sx_msg_release(sx_msg *m);
 /* Returned by sx_emit_text for a record that must go the tree way after all
  * (an escaped top-level key, a repeated key, an escaped bookmark value). */
 #define SX_EMIT_NEEDS_TREE 1000
+/* What a plugin vouches for a text record it emits with emit_raw_checked. */
+typedef struct sx_text_facts {
+    const siphon_json_member *members; /* its top-level members, or NULL: find them */
+    size_t n_members;
+    int compact;                       /* with members: no whitespace between tokens */
+} sx_text_facts;
 /* Checks, notes and queues one text record of a job with text_ok; returns a
- * siphon_status or SX_EMIT_NEEDS_TREE. */
-int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len);
+ * siphon_status or SX_EMIT_NEEDS_TREE. facts is NULL for emit_raw, whose
+ * text the host checks itself. */
+int sx_emit_text(siphon_ctx *ctx, const char *json, size_t len, const sx_text_facts *facts);
 /* Frees the ctx's text state. */
 void sx_emit_text_release(siphon_ctx *ctx);
 

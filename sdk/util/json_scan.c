@@ -1,9 +1,9 @@
 /*
  * json_scan.c: the one-pass validating scanner of JSON objects
  * (siphon_json_object_scan in siphon-json.h). Strings are the bulk of a
- * record, so they are found through bit masks of 64-byte blocks (see
- * load_block); everything else is a small state machine with an explicit
- * stack of closing brackets (no recursion).
+ * record, so their ends are looked for 16 bytes at a time (see scan_string);
+ * everything else is a small state machine with an explicit stack of closing
+ * brackets (no recursion).
  */
 #include <locale.h>
 #include <stdarg.h>
@@ -26,9 +26,6 @@ typedef struct scan {
     size_t pos;
     int compact;
     siphon_json_object *rt;
-    /* the masks of the 64-byte block at offset block (see load_block) */
-    size_t block;
-    uint64_t quote, special;
 } scan;
 
 /* Records why the scan failed at byte at (in the caller's numbering: plus
@@ -94,41 +91,6 @@ static const unsigned char string_class[256] = {
     C4, C4, C4, C4, C4, C4, C4, C4,
 };
 
-/*
- * Strings are found through bit masks of 64-byte blocks of the text: where
- * its quotes are, and where the bytes are that need a closer look inside a
- * string (a backslash, a control character, a byte of 0x80 or above). The
- * end of a plain string is then a shift and a count of trailing zeros
- * instead of a loop over its bytes, and no branch depends on its length.
- */
-static void load_block(scan *s, size_t base)
-{
-    const unsigned char *p = s->b + base;
-    size_t avail = s->len - base < 64 ? s->len - base : 64;
-    uint64_t quote = 0, special = 0;
-    size_t k = 0;
-#if defined(__SSE2__)
-    const __m128i q = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
-                  space = _mm_set1_epi8(0x20);
-    for (; k + 16 <= avail; k += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
-        /* signed: bytes of 0x80 and above are negative, so below 0x20 too */
-        __m128i sp = _mm_or_si128(_mm_cmpeq_epi8(x, backslash), _mm_cmplt_epi8(x, space));
-        quote |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, q)) << k;
-        special |= (uint64_t)(uint16_t)_mm_movemask_epi8(sp) << k;
-    }
-#endif
-    /* the last bytes of the text (never read past it) */
-    for (; k < avail; k++) {
-        unsigned char c = string_class[p[k]];
-        quote |= (uint64_t)(c == 1) << k;
-        special |= (uint64_t)(c > 1) << k;
-    }
-    s->block = base;
-    s->quote = quote;
-    s->special = special;
-}
-
 static int hex4(const unsigned char *p, unsigned *out)
 {
     unsigned v = 0;
@@ -173,32 +135,47 @@ static int scan_unicode_escape(scan *s, int key)
 }
 
 /* A string at pos (its opening quote); moves past the closing quote and says
- * whether it held an escape. */
+ * whether it held an escape. Its bytes are looked at 16 at a time: one
+ * compare finds the first quote, backslash, control character or byte of
+ * 0x80 and above, so a plain key or value (most are shorter than 16 bytes)
+ * costs one load and a count of trailing zeros. Near the end of the text,
+ * where 16 bytes would read past it, one byte at a time. */
 __attribute__((always_inline)) static inline int scan_string(scan *s, int key, int *escaped)
 {
     const unsigned char *b = s->b;
     size_t i = s->pos + 1, len = s->len;
     int esc = 0;
     for (;;) {
-        if (i >= len) {
-            s->pos = len;
-            return fail(s, len, "unexpected end of input (inside a string)");
-        }
-        size_t base = i & ~(size_t)63;
-        if (s->block != base)
-            load_block(s, base);
-        unsigned off = (unsigned)(i - base);
-        uint64_t quote = s->quote >> off, stop = quote | (s->special >> off);
-        if (stop == 0) {
-            i = base + 64;
-            continue;
-        }
-        i += (size_t)__builtin_ctzll(stop);
-        /* the common case, told by the masks alone: the closing quote */
-        if (quote & stop & (0 - stop)) {
-            s->pos = i + 1;
-            *escaped = esc;
-            return 0;
+#if defined(__SSE2__)
+        if (i + 16 <= len) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(b + i));
+            unsigned quote = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+            /* signed: bytes of 0x80 and above are negative, so below 0x20 too */
+            unsigned stop = quote | (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                                        _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')),
+                                        _mm_cmplt_epi8(x, _mm_set1_epi8(0x20))));
+            if (stop == 0) {
+                i += 16;
+                continue;
+            }
+            i += (size_t)__builtin_ctz(stop);
+            /* the common case, told by the masks alone: the closing quote */
+            if (quote & stop & (0 - stop)) {
+                s->pos = i + 1;
+                *escaped = esc;
+                return 0;
+            }
+        } else
+#endif
+        {
+            if (i >= len) {
+                s->pos = len;
+                return fail(s, len, "unexpected end of input (inside a string)");
+            }
+            if (string_class[b[i]] == 0) {
+                i++;
+                continue;
+            }
         }
         switch (string_class[b[i]]) {
         case 1:
@@ -230,6 +207,12 @@ __attribute__((always_inline)) static inline int scan_string(scan *s, int key, i
             s->pos = i;
             return fail(s, i, "control character 0x%02x inside a string", b[i]);
         default: {
+            /* two-byte sequences (Latin accents) are most of what a record
+             * holds beyond ASCII: judged here, the rest by the library */
+            if (b[i] >= 0xC2 && b[i] <= 0xDF && i + 1 < len && (b[i + 1] & 0xC0) == 0x80) {
+                i += 2;
+                break;
+            }
             size_t k = siphon_utf8_sequence(b + i, len - i);
             if (k == 0) {
                 s->pos = i;
@@ -389,7 +372,7 @@ static int scan_literal(scan *s, const char *word, size_t n)
 /* --- values --- */
 
 /* A scalar at pos; *kind tells which. */
-static int scan_scalar(scan *s, int *kind, int *escaped)
+__attribute__((always_inline)) static inline int scan_scalar(scan *s, int *kind, int *escaped)
 {
     *escaped = 0;
     switch (s->b[s->pos]) {
@@ -465,7 +448,7 @@ static int scan_container(scan *s, size_t depth)
                 continue;
             }
         } else {
-            int kind;
+            int kind = 0;
             if (scan_scalar(s, &kind, &escaped) != 0)
                 return -1;
         }
@@ -514,7 +497,7 @@ static siphon_json_member *new_member(siphon_json_object *rt)
 
 int siphon_json_object_scan(siphon_json_object *rt, const char *text, size_t len, int whole)
 {
-    scan s = {(const unsigned char *)text, len, 0, 1, rt, SIZE_MAX, 0, 0};
+    scan s = {(const unsigned char *)text, len, 0, 1, rt};
     rt->n_members = 0;
     rt->status = SIPHON_JSON_OK;
     rt->error_offset = 0;
@@ -553,7 +536,7 @@ int siphon_json_object_scan(siphon_json_object *rt, const char *text, size_t len
                 if (scan_container(&s, 2) != 0)
                     return -1;
             } else {
-                int kind;
+                int kind = 0;
                 if (scan_scalar(&s, &kind, &escaped) != 0)
                     return -1;
                 m->kind = (unsigned char)kind;
@@ -599,13 +582,15 @@ size_t siphon_json_object_compact(const siphon_json_object *rt, const char *text
             i++;
             continue;
         }
-        /* a string, copied whole: it was validated, so only its quote matters */
+        /* a string, copied whole: only its closing quote matters (and the
+         * end of the object, for text that was not checked after all) */
         size_t j = i + 1;
-        while (b[j] != '"')
+        while (j < rt->end && b[j] != '"')
             j += b[j] == '\\' ? 2 : 1;
-        memcpy(out + o, b + i, j + 1 - i);
-        o += j + 1 - i;
-        i = j + 1;
+        size_t stop = j < rt->end ? j + 1 : rt->end;
+        memcpy(out + o, b + i, stop - i);
+        o += stop - i;
+        i = stop;
     }
     return o;
 }

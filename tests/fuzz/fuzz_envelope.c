@@ -12,6 +12,9 @@
  *    what the scan noted (code, next, items: kind, count, first non-object)
  *    is what the parsed tree holds;
  *  - the items, parsed one by one in place, equal the tree's items;
+ *  - libsiphon-util's split (emit_raw_checked's member finder) never reads
+ *    outside the input, and on every object the scan accepts finds exactly
+ *    the members the scan found;
  *  - the classifier's verdict is one of the actions, a rate-limit wait stays
  *    within its bounds, a success with items of the wrong shape is never OK,
  *    and its message is one line of printable UTF-8 (the API's own text
@@ -205,8 +208,34 @@ static void check_verdict(const char *body, size_t len, const char *items_key,
     }
 }
 
+/* The split against the scan, on the raw input (not NUL-terminated, so a
+ * read past its end is a sanitizer report). */
+static void check_split(const uint8_t *data, size_t size)
+{
+    static siphon_json_object scan, split;
+    int split_ok = siphon_json_object_split(&split, (const char *)data, size) == 0;
+    if (siphon_json_object_scan(&scan, (const char *)data, size, 1) != 0) {
+        SXT_FUZZ_CHECK(split_ok || split.error[0] != '\0', "split refused without a reason");
+        return;
+    }
+    SXT_FUZZ_CHECK(split_ok, "split refused an object the scan accepted: %s", split.error);
+    SXT_FUZZ_CHECK(split.n_members == scan.n_members && split.start == scan.start &&
+                       split.end == scan.end && split.compact == scan.compact,
+                   "split found %zu members, the scan %zu", split.n_members, scan.n_members);
+    for (size_t i = 0; i < scan.n_members; i++) {
+        const siphon_json_member *a = &scan.members[i], *b = &split.members[i];
+        SXT_FUZZ_CHECK(a->key_off == b->key_off && a->key_len == b->key_len &&
+                           a->val_off == b->val_off && a->val_len == b->val_len &&
+                           a->key_escaped == b->key_escaped && a->kind == b->kind &&
+                           a->val_escaped == b->val_escaped,
+                       "member %zu: split and scan differ", i);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    check_split(data, size);
+
     /* The host hands classifiers a NUL-terminated body. */
     char *body = sxt_fuzz_text(data, size);
 

@@ -420,3 +420,110 @@ Test(run_text, escaped_or_repeated_keys_take_the_tree_path)
     free(texts);
     free(cfg);
 }
+
+/* emit_raw_checked, without a table (the host finds the members) and with
+ * the table a scan found: the host must write exactly what emit_raw writes. */
+Test(run_text, checked_text_records_are_written_as_emit_raw_writes_them)
+{
+    const char *const recs[] = {
+        canonical[0], canonical[1], canonical[2], canonical[3], canonical[4], canonical[5],
+        " {\n \"id\" : 7 ,\t\"seq\":\"7\", \"nested\": [ 1, { \"x\" : \"a b\" } ] }\r\n",
+        "{\"i\\u0064\":8,\"seq\":\"8\"}",
+        "{\"id\":9,\"id\":10,\"seq\":\"9\"}",
+        "{\"id\":11,\"seq\":\"\\u0031\\u0031\",\"list_code\":\"own\"}",
+        "{\"id\":12,\"seq\":\"12\",\"note\":\"ends in a quote \\\"\",\"n\":-0.5e1}",
+    };
+    size_t n = sizeof recs / sizeof recs[0];
+    char *texts = as_texts(recs, n);
+    char *cfg_raw = config("raw", texts, "\"text_lists\":[{\"list_code\":\"A\"}]");
+    json_t *ta = NULL;
+    json_t *state_raw = NULL;
+    sxt_result a = run(cfg_raw, "list_notes", "stdout");
+    assert_ok(&a);
+    ta = record_texts(a.out, "list_notes");
+    cr_assert_eq(json_array_size(ta), n);
+    sxt_singer sa;
+    char why[512];
+    cr_assert_eq(sxt_singer_check(a.out, &sa, why, sizeof why), 0, "%s", why);
+    state_raw = json_incref(sa.last_state);
+    sxt_singer_free(&sa);
+    const char *modes[] = {"split", "table"};
+    for (size_t k = 0; k < 2; k++) {
+        char *extra = sxt_strf("\"text_lists\":[{\"list_code\":\"A\"}],\"text_checked\":\"%s\"",
+                               modes[k]);
+        char *cfg = config(modes[k], texts, extra);
+        sxt_result b = run(cfg, "list_notes", "stdout");
+        assert_ok(&b);
+        json_t *tb = record_texts(b.out, "list_notes");
+        for (size_t i = 0; i < n; i++)
+            cr_assert_str_eq(json_string_value(json_array_get(tb, i)),
+                             json_string_value(json_array_get(ta, i)), "%s: record %zu",
+                             modes[k], i);
+        cr_assert_eq(json_array_size(tb), n, "%s", modes[k]);
+        /* spot checks, so two equal mistakes cannot pass */
+        cr_assert_str_eq(json_string_value(json_array_get(tb, 6)),
+                         "{\"id\":7,\"seq\":\"7\",\"nested\":[1,{\"x\":\"a b\"}],"
+                         "\"list_code\":\"A\"}", "%s", modes[k]);
+        cr_assert_str_eq(json_string_value(json_array_get(tb, 7)),
+                         "{\"id\":8,\"seq\":\"8\",\"list_code\":\"A\"}", "%s", modes[k]);
+        sxt_singer sb;
+        cr_assert_eq(sxt_singer_check(b.out, &sb, why, sizeof why), 0, "%s", why);
+        cr_assert(json_equal(state_raw, sb.last_state), "%s: the states differ", modes[k]);
+        sxt_singer_free(&sb);
+        json_decref(tb);
+        sxt_result_free(&b);
+        free(extra);
+        free(cfg);
+    }
+    json_decref(state_raw);
+    json_decref(ta);
+    sxt_result_free(&a);
+    free(texts);
+    free(cfg_raw);
+}
+
+/* A plugin that breaks its promise gets an error naming the byte, not a
+ * crash, and the records before stay written. */
+Test(run_text, checked_text_with_broken_structure_fails_the_stream_and_says_where)
+{
+    const char *const cases[] = {"{\"id\":1,", "[1,2]", "{\"id\":1}{\"id\":2}", "{\"id\":\"1}",
+                                 "{\"id\":{\"a\":[1,2}", "{\"id\" 1}", "{\"id\":1 \"seq\":\"2\"}",
+                                 "{id:1}", "", "   "};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *const recs[] = {"{\"id\":1,\"seq\":\"1\"}", cases[i]};
+        char *texts = as_texts(recs, 2);
+        char *cfg = config("bad_checked", texts, "\"text_checked\":\"split\"");
+        sxt_result r = sxt_siphon(pp, NULL, 60, "run", "-c", cfg, "--select", "notes", "--sink",
+                                  "stdout", NULL);
+        cr_assert(r.exited && r.status != 0, "case %zu: siphon accepted <%s>", i, cases[i]);
+        cr_assert_not_null(strstr(r.err, "plugin 'text-streams' emitted record text that is not "
+                                         "one JSON object"), "case %zu: %s", i, r.err);
+        cr_assert_not_null(strstr(r.err, "byte"), "case %zu names no byte: %s", i, r.err);
+        json_t *got = record_texts(r.out, "notes");
+        assert_texts(got, recs, 1);
+        json_decref(got);
+        sxt_result_free(&r);
+        free(texts);
+        free(cfg);
+    }
+}
+
+/* A member table that does not fit its text is refused before the host
+ * reads through it. */
+Test(run_text, a_member_table_that_does_not_fit_its_text_fails_the_stream)
+{
+    const char *const recs[] = {"{\"id\":1,\"seq\":\"1\"}", "{\"id\":2,\"seq\":\"2\"}"};
+    char *texts = as_texts(recs, 2);
+    char *cfg = config("bogus", texts, "\"text_checked\":\"bogus\"");
+    sxt_result r = sxt_siphon(pp, NULL, 60, "run", "-c", cfg, "--select", "notes", "--sink",
+                              "stdout", NULL);
+    cr_assert(r.exited && r.status != 0, "siphon accepted a bogus table");
+    cr_assert_not_null(strstr(r.err, "plugin 'text-streams' handed over a member table that does "
+                                     "not fit its record text (entry 1 of 2"), "%s", r.err);
+    json_t *got = record_texts(r.out, "notes");
+    cr_assert_eq(json_array_size(got), 0);
+    json_decref(got);
+    sxt_result_free(&r);
+    free(texts);
+    free(cfg);
+}

@@ -143,3 +143,100 @@ Test(dz_items_text, plain_means_normalising_would_change_nothing)
     cr_assert_gt(texts, 100);
     cr_assert_gt(trees, 100);
 }
+
+/* What the page's scan found for a plain item: the members a scan of the
+ * item alone finds, counted from its '{', for the host to take as they are. */
+static void assert_table_is_a_scan(dz_item_spans *spans, const dz_item_span *span,
+                                   const char *text)
+{
+    siphon_json_object o = {0};
+    cr_assert_eq(siphon_json_object_scan(&o, text, span->len, 1), 0, "%s", o.error);
+    cr_assert_eq(span->n_members, o.n_members);
+    cr_assert_eq(span->compact, o.compact);
+    const siphon_json_member *got = dz_item_members(spans, span);
+    cr_assert_not_null(got);
+    for (size_t i = 0; i < o.n_members; i++) {
+        const siphon_json_member *a = &o.members[i], *b = &got[i];
+        cr_assert(a->key_off == b->key_off && a->key_len == b->key_len &&
+                      a->val_off == b->val_off && a->val_len == b->val_len &&
+                      a->key_escaped == b->key_escaped && a->kind == b->kind &&
+                      a->val_escaped == b->val_escaped,
+                  "<%.*s>: member %zu differs", (int)span->len, text, i);
+    }
+    siphon_json_object_free(&o);
+}
+
+Test(dz_items_text, plain_items_carry_the_members_their_scan_found)
+{
+    const char *page =
+        "{\"code\":\"480001\",\"body\":{\"items\":[ "
+        "{\"code\":\"1\",\"total\":\"12\",\"optout\":false,\"custom_fields\":{\"cmp4\":\"x\"}},"
+        "{ \"code\" : \"2\" ,\n\"custom_fields\":{}, \"mixed\":\"a\\\"b\" },"
+        "{},"
+        "{\"code\":\"4\",\"total\":12},"
+        "{\"k\\u0065y\":\"5\",\"code\":\"5\"}"
+        "],\"next\":false}}";
+    char why[200];
+    dz_shape *shape = dz_shape_from_schema(schema, why, sizeof why);
+    cr_assert_not_null(shape, "%s", why);
+    dz_envelope env;
+    dz_scanner sc;
+    dz_item_spans spans = {0};
+    /* twice: the second page's tables replace the first's */
+    for (int round = 0; round < 2; round++) {
+        cr_assert_eq(dz_envelope_scan_items(page, strlen(page), "items", shape, &spans, &env, &sc),
+                     0, "%s", sc.err);
+        cr_assert_eq(spans.n, 5);
+        int expect_table[] = {1, 1, 1, 0, 0}; /* 4 needs normalising, 5 has an escaped key */
+        for (size_t i = 0; i < spans.n; i++) {
+            const dz_item_span *span = &spans.v[i];
+            cr_assert_eq(span->has_members, expect_table[i], "item %zu", i + 1);
+            if (span->has_members)
+                assert_table_is_a_scan(&spans, span, page + span->off);
+        }
+        cr_assert_eq(spans.v[1].compact, 0);
+        cr_assert_eq(spans.v[0].compact, 1);
+        cr_assert_eq(spans.n_members, 4 + 3 + 0);
+    }
+    dz_item_spans_free(&spans);
+    dz_shape_free(shape);
+}
+
+/* A page whose tables would pass the budget: the items past it go without
+ * one (the host then walks them itself), and none is cut short. */
+Test(dz_items_text, member_tables_stop_at_the_budget)
+{
+    const size_t per_item = 3, budget = DZ_MEMBERS_MAX_BYTES / sizeof(dz_member);
+    const size_t n_items = budget / per_item + 100;
+    const char head[] = "{\"code\":\"480001\",\"body\":{\"items\":[", tail[] = "]}}";
+    const char item[] = "{\"code\":\"1\",\"total\":\"2\",\"mixed\":\"3\"}";
+    size_t cap = sizeof head + n_items * sizeof item + sizeof tail;
+    char *page = malloc(cap), *p = page;
+    p += sprintf(p, "%s", head);
+    for (size_t i = 0; i < n_items; i++)
+        p += sprintf(p, "%s%s", i ? "," : "", item);
+    sprintf(p, "%s", tail);
+    char why[200];
+    dz_shape *shape = dz_shape_from_schema(schema, why, sizeof why);
+    dz_envelope env;
+    dz_scanner sc;
+    dz_item_spans spans = {0};
+    cr_assert_eq(dz_envelope_scan_items(page, strlen(page), "items", shape, &spans, &env, &sc), 0,
+                 "%s", sc.err);
+    cr_assert_eq(spans.n, n_items);
+    size_t with = 0;
+    for (size_t i = 0; i < spans.n; i++) {
+        cr_assert(spans.v[i].plain);
+        if (spans.v[i].has_members) {
+            cr_assert_eq(i, with, "item %zu has a table after one without", i + 1);
+            cr_assert_eq(spans.v[i].n_members, per_item);
+            with++;
+        }
+    }
+    cr_assert_eq(with, budget / per_item);
+    cr_assert_leq(spans.n_members * sizeof(dz_member), DZ_MEMBERS_MAX_BYTES);
+    assert_table_is_a_scan(&spans, &spans.v[with - 1], page + spans.v[with - 1].off);
+    dz_item_spans_free(&spans);
+    dz_shape_free(shape);
+    free(page);
+}

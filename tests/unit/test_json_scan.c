@@ -107,6 +107,65 @@ Test(json_scan, nesting_is_limited_like_jansson)
     siphon_json_object_free(&rt);
 }
 
+/* What siphon_json_object_split found in a text the scan accepted: the
+ * same, member for member. */
+static void assert_same_split(const siphon_json_object *scan, const siphon_json_object *split,
+                              int split_ok, const char *text)
+{
+    cr_assert(split_ok, "split refused <%s> the scan accepted: %s", text, split->error);
+    cr_assert_eq(split->n_members, scan->n_members, "<%s>", text);
+    cr_assert_eq(split->start, scan->start, "<%s>", text);
+    cr_assert_eq(split->end, scan->end, "<%s>", text);
+    cr_assert_eq(split->compact, scan->compact, "<%s>", text);
+    for (size_t i = 0; i < scan->n_members; i++) {
+        const siphon_json_member *a = &scan->members[i], *b = &split->members[i];
+        cr_assert(a->key_off == b->key_off && a->key_len == b->key_len &&
+                      a->val_off == b->val_off && a->val_len == b->val_len &&
+                      a->key_escaped == b->key_escaped && a->kind == b->kind &&
+                      a->val_escaped == b->val_escaped,
+                  "<%s>: member %zu differs", text, i);
+    }
+}
+
+Test(json_scan, split_finds_the_members_the_scan_finds)
+{
+    siphon_json_object rt = {0}, split = {0};
+    const char *texts[] = {
+        " {\"code\":\"1\", \"n\":-12.5e3,\"t\":true,\"f\":false,\"z\":null,"
+        "\"o\":{\"a\":[1,{\"b\":\"}\"}]},\"a\":[],\"k\\u0065y\":\"v\\\"w\"}\n",
+        "{}", " { } ", "{\"a\":\"\\\\\",\"b\":\"x\\\\\\\"y\"}",
+        "{\"long\":\"0123456789abcdef0123456789abcdef\\\"0123456789abcdef\",\"e\":\"\"}",
+        "{\"x\":[[[\"]]]\"]]],\"y\":{\"{\":\"[\"} ,\"s\":\"S\xc3\xa3o\"}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        cr_assert_eq(scan(&rt, texts[i]), 0, "<%s>: %s", texts[i], rt.error);
+        int ok = siphon_json_object_split(&split, texts[i], strlen(texts[i])) == 0;
+        assert_same_split(&rt, &split, ok, texts[i]);
+    }
+    siphon_json_object_free(&rt);
+    siphon_json_object_free(&split);
+}
+
+Test(json_scan, split_refuses_broken_structure_and_says_where)
+{
+    siphon_json_object o = {0};
+    const char *bad[] = {
+        "", "  ", "[]", "\"a\"", "{", "{\"a\"", "{\"a\":", "{\"a\":1", "{\"a\":\"1}",
+        "{\"a\":{\"b\":[1}", "{\"a\" 1}", "{a:1}", "{\"a\":1 \"b\":2}", "{\"a\":1}{}",
+        "{\"a\":1} x", "{\"a\":,}", "{\"a\":\"x\\", "{\"a\\\":1}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = strlen(bad[i]);
+        char *exact = malloc(n ? n : 1);
+        memcpy(exact, bad[i], n);
+        cr_assert_eq(siphon_json_object_split(&o, exact, n), -1, "accepted <%s>", bad[i]);
+        free(exact);
+        cr_assert_eq(o.status, SIPHON_JSON_MALFORMED, "<%s>", bad[i]);
+        cr_assert_not_null(strstr(o.error, "at byte"), "<%s>: %s names no byte", bad[i], o.error);
+    }
+    siphon_json_object_free(&o);
+}
+
 static uint64_t rng_next(uint64_t *state)
 {
     uint64_t x = *state;
@@ -129,7 +188,7 @@ Test(json_scan, accepts_exactly_what_jansson_parses_into_an_object)
     uint64_t seed = 0xC2B2AE3D27D4EB4Full;
     char buf[512];
     size_t checked = 0, accepted = 0;
-    siphon_json_object rt = {0};
+    siphon_json_object rt = {0}, split = {0};
     for (int round = 0; round < 30000; round++) {
         const char *base = corpus[rng_next(&seed) % (sizeof corpus / sizeof corpus[0])];
         size_t n = strlen(base);
@@ -153,7 +212,16 @@ Test(json_scan, accepts_exactly_what_jansson_parses_into_an_object)
             }
         }
         buf[n] = '\0';
+        /* the split reads an exact copy, so ASan sees any read past the end */
+        char *exact = malloc(n ? n : 1);
+        memcpy(exact, buf, n);
+        int split_ok = siphon_json_object_split(&split, exact, n) == 0;
+        free(exact);
         int ours = siphon_json_object_scan(&rt, buf, n, 1) == 0;
+        if (ours)
+            assert_same_split(&rt, &split, split_ok, buf);
+        else if (!split_ok)
+            cr_assert_neq(split.error[0], '\0', "split refused <%s> without a reason", buf);
         json_error_t e;
         json_t *tree = json_loadb(buf, n, JSON_ALLOW_NUL, &e);
         int theirs = json_is_object(tree);
@@ -181,6 +249,7 @@ Test(json_scan, accepts_exactly_what_jansson_parses_into_an_object)
     cr_assert_gt(accepted, checked / 50);
     cr_assert_lt(accepted, checked - checked / 50);
     siphon_json_object_free(&rt);
+    siphon_json_object_free(&split);
 }
 
 Test(json_scan, compact_text_has_no_space_outside_strings)

@@ -86,19 +86,75 @@ typedef struct item_sink {
     siphon_json_object *object;
 } item_sink;
 
-static void add_span(dz_item_spans *spans, size_t off, size_t len, int plain)
+static dz_item_span *add_span(dz_item_spans *spans, size_t off, size_t len, int plain)
 {
     if (spans->n == spans->cap) {
         size_t ncap = spans->cap ? spans->cap * 2 : 1024;
         dz_item_span *grown = realloc(spans->v, ncap * sizeof *grown);
         if (grown == NULL) {
             spans->failed = 1;
-            return;
+            return NULL;
         }
         spans->v = grown;
         spans->cap = ncap;
     }
-    spans->v[spans->n++] = (dz_item_span){off, len, plain};
+    dz_item_span *span = &spans->v[spans->n++];
+    *span = (dz_item_span){.off = off, .len = len, .plain = plain};
+    return span;
+}
+
+/* Keeps the members the scan found for a plain item, unless its table
+ * would pass the page's budget or its offsets do not fit 32 bits; without
+ * one the host walks the item itself, which is slower, not wrong. */
+static void keep_members(dz_item_spans *spans, dz_item_span *span, const siphon_json_object *o)
+{
+    size_t need = spans->n_members + o->n_members;
+    if (span->len > UINT32_MAX || need > DZ_MEMBERS_MAX_BYTES / sizeof(dz_member))
+        return;
+    if (need > spans->cap_members) {
+        size_t ncap = spans->cap_members ? spans->cap_members : 4096;
+        while (ncap < need)
+            ncap *= 2;
+        dz_member *grown = realloc(spans->members, ncap * sizeof *grown);
+        if (grown == NULL)
+            return;
+        spans->members = grown;
+        spans->cap_members = ncap;
+    }
+    for (size_t i = 0; i < o->n_members; i++) {
+        const siphon_json_member *m = &o->members[i];
+        spans->members[spans->n_members + i] = (dz_member){
+            (uint32_t)(m->key_off - o->start), (uint32_t)m->key_len,
+            (uint32_t)(m->val_off - o->start), (uint32_t)m->val_len,
+            m->kind, m->key_escaped, m->val_escaped};
+    }
+    span->has_members = 1;
+    span->compact = o->compact;
+    span->first_member = spans->n_members;
+    span->n_members = o->n_members;
+    spans->n_members = need;
+}
+
+const siphon_json_member *dz_item_members(dz_item_spans *spans, const dz_item_span *span)
+{
+    static const siphon_json_member none[1]; /* the table of an empty object */
+    if (span->n_members == 0)
+        return none;
+    if (span->n_members > spans->cap_handed) {
+        siphon_json_member *grown = realloc(spans->handed, span->n_members * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        spans->handed = grown;
+        spans->cap_handed = span->n_members;
+    }
+    const dz_member *from = spans->members + span->first_member;
+    for (size_t i = 0; i < span->n_members; i++)
+        spans->handed[i] = (siphon_json_member){
+            .key_off = from[i].key_off, .key_len = from[i].key_len,
+            .val_off = from[i].val_off, .val_len = from[i].val_len,
+            .key_escaped = from[i].key_escaped, .kind = from[i].kind,
+            .val_escaped = from[i].val_escaped};
+    return spans->handed;
 }
 
 static int member_kind(int kind)
@@ -131,7 +187,9 @@ static int scan_item(dz_scanner *s, const item_sink *sink, size_t index)
                                               m->key_len, member_kind(m->kind)))
             plain = 0;
     }
-    add_span(sink->spans, start + o->start, o->end - o->start, plain);
+    dz_item_span *span = add_span(sink->spans, start + o->start, o->end - o->start, plain);
+    if (span != NULL && plain)
+        keep_members(sink->spans, span, o);
     return 0;
 }
 
@@ -206,7 +264,7 @@ static int scan_body(dz_scanner *s, const char *items_key, dz_envelope *env,
         int rc;
         if (key_is(key, key_len, items_key)) {
             if (sink->spans != NULL)
-                sink->spans->n = 0; /* a repeated key: the last one counts */
+                sink->spans->n = sink->spans->n_members = 0; /* a repeated key: the last counts */
             rc = scan_items(s, env, sink);
         } else if (key_is(key, key_len, "next")) {
             rc = scan_next(s, &env->next);
@@ -238,6 +296,8 @@ int dz_envelope_scan(const char *buf, size_t len, const char *items_key, dz_enve
 void dz_item_spans_free(dz_item_spans *spans)
 {
     free(spans->v);
+    free(spans->members);
+    free(spans->handed);
     siphon_json_object_free(&spans->object);
     memset(spans, 0, sizeof *spans);
 }
@@ -250,6 +310,7 @@ int dz_envelope_scan_items(const char *buf, size_t len, const char *items_key,
     item_sink sink = {shape, shape != NULL ? spans : NULL, &own};
     if (spans != NULL) {
         spans->n = 0;
+        spans->n_members = 0;
         spans->failed = 0;
         sink.object = &spans->object;
     }

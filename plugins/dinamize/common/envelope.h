@@ -11,6 +11,7 @@
 #define DZ_ENVELOPE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <siphon/siphon-json.h>
@@ -71,7 +72,25 @@ int dz_items_each(const char *buf, const dz_envelope *env, dz_item_fn fn, void *
 typedef struct dz_item_span {
     size_t off, len;   /* the item's text: buf[off .. off + len) */
     int plain;         /* no top-level value needs normalising (dz_shape_keeps) */
+    /* A plain item's top-level members, as the page's scan found them, so
+     * the host need not walk the item again (emit_raw_checked):
+     * spans->members[first_member .. first_member + n_members). */
+    int has_members;
+    int compact;       /* no whitespace between the item's tokens */
+    size_t first_member, n_members;
 } dz_item_span;
+
+/* A top-level member of an item, counted from the item's '{': a page keeps
+ * one per member of its plain items, so this is half a siphon_json_member. */
+typedef struct dz_member {
+    uint32_t key_off, key_len, val_off, val_len;
+    unsigned char kind, key_escaped, val_escaped;
+} dz_member;
+
+/* A page's member tables stop growing past this many bytes (a page of
+ * 10 000 contacts needs 2.6 MB); the items after go without one, and the
+ * host finds their members itself. */
+#define DZ_MEMBERS_MAX_BYTES (16u << 20)
 
 /* The items of the last page scanned; reused from page to page. */
 typedef struct dz_item_spans {
@@ -79,7 +98,15 @@ typedef struct dz_item_spans {
     size_t n, cap;
     int failed;        /* memory ran out: the spans are incomplete */
     siphon_json_object object; /* the item scanner's reusable state */
+    dz_member *members;        /* the plain items' member tables, one after another */
+    size_t n_members, cap_members;
+    siphon_json_member *handed; /* one item's table, as the host takes it */
+    size_t cap_handed;
 } dz_item_spans;
+
+/* The members of span (which has_members) as the host takes them, counted
+ * from the item's '{'; valid until the next call. NULL when memory ran out. */
+const siphon_json_member *dz_item_members(dz_item_spans *spans, const dz_item_span *span);
 
 struct dz_shape;
 

@@ -98,10 +98,19 @@ static int plan_read(siphon_ctx *ctx, const dz_stream_def *def, read_plan *plan)
  * have the schema's types (the common case: the API sends strings), so a
  * page of 10 000 contacts needs no tree at all; as a normalised tree
  * otherwise. */
-static int emit_item(siphon_ctx *ctx, const dz_shape *shape, const char *text, size_t len,
-                     int plain)
+static int emit_item(siphon_ctx *ctx, const dz_shape *shape, dz_item_spans *spans,
+                     const dz_item_span *span, const char *text, size_t len)
 {
     const siphon_host_api *api = siphon_api(ctx);
+    int plain = span->plain;
+    /* the page's scan checked the item already (dz_envelope_scan_items),
+     * and noted its members */
+    if (plain && SIPHON_HOST_HAS(api, emit_raw_checked)) {
+        const siphon_json_member *members = span->has_members ? dz_item_members(spans, span) : NULL;
+        if (span->has_members && members == NULL)
+            return SIPHON_E_NOMEM;
+        return api->emit_raw_checked(ctx, text, len, members, span->n_members, span->compact);
+    }
     if (plain && SIPHON_HOST_HAS(api, emit_raw))
         return api->emit_raw(ctx, text, len);
     json_error_t e;
@@ -157,7 +166,7 @@ static int read_page(siphon_ctx *ctx, const read_plan *plan, json_t *body, const
                    plan->path, plan->items_key, env->other_array, env->other_array);
     for (size_t i = 0; i < spans->n && rc == SIPHON_OK; i++) {
         const dz_item_span *item = &spans->v[i];
-        rc = emit_item(ctx, shape, resp.body + item->off, item->len, item->plain);
+        rc = emit_item(ctx, shape, spans, item, resp.body + item->off, item->len);
         if (rc == SIPHON_E_INTERNAL)
             siphon_set_error(ctx, "page %lld of %s: item %zu could not be parsed",
                              (long long)page, plan->path, i + 1);

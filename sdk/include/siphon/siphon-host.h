@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 
+#include <siphon/siphon-json.h>
 #include <siphon/siphon-plugin.h>
 
 #ifdef __cplusplus
@@ -217,6 +218,28 @@ typedef struct siphon_host_api {
      * build a tree and call emit_record.
      */
     int (*emit_raw)(siphon_ctx *ctx, const char *json, size_t len);
+
+    /* --- added in ABI 1.1 --- */
+
+    /*
+     * emit_raw for text the plugin has already checked: siphon_json_object_scan
+     * (libsiphon-util) accepted the object these len bytes hold, exactly
+     * them, from '{' to '}'. A plugin that validates a page before it emits
+     * anything (it must, to retry a corrupt page without duplicates) has
+     * made that check already, and the host does not make it again:
+     *  - with members (the n_members top-level members that scan found,
+     *    offsets counted from json, and compact as it found it), the host
+     *    reads the record off the table and never walks the text;
+     *  - with members NULL, it finds them itself (siphon_json_object_split),
+     *    a walk of the structure only, still cheaper than the check.
+     * Text or a table that breaks the promise is still read safely: a
+     * table that does not fit the text, or text whose structure is broken,
+     * is refused with SIPHON_E_INVALID; but what strings and numbers hold
+     * reaches the sink unjudged. siphon_json_member's layout is part of
+     * the ABI from 1.1 on.
+     */
+    int (*emit_raw_checked)(siphon_ctx *ctx, const char *json, size_t len,
+                            const siphon_json_member *members, size_t n_members, int compact);
 
     /* New services go here, after the ones above, with a SIPHON_ABI_MINOR bump. */
 } siphon_host_api;

@@ -98,7 +98,9 @@ enum {
     SIPHON_JSON_NOMEM = 3
 };
 
-/* One top-level member of a scanned object, as offsets into the text. */
+/* One top-level member of a scanned object, as offsets into the text. A
+ * plugin hands a table of these to the host (emit_raw_checked), so this
+ * layout is part of plugin ABI 1 from 1.1 on and never changes. */
 typedef struct siphon_json_member {
     size_t key_off, key_len;   /* the key's bytes between its quotes, as written */
     size_t val_off, val_len;   /* the value's text (a string's with its quotes) */
@@ -141,8 +143,21 @@ int siphon_json_object_scan(siphon_json_object *o, const char *text, size_t len,
 
 /* Copies the object siphon_json_object_scan accepted to out without the
  * whitespace between tokens (strings untouched); returns the length written,
- * at most o->end - o->start. */
+ * at most o->end - o->start. Never reads outside text[o->start..o->end),
+ * even when the text was not what a scan accepted. */
 size_t siphon_json_object_compact(const siphon_json_object *o, const char *text, char *out);
+
+/*
+ * The top-level members of text[0..len), one JSON object (whitespace around
+ * it allowed) that siphon_json_object_scan has already accepted, found
+ * without checking strings and numbers again: faster than the scan, with
+ * the same results in o. For text handed over by code that promises it was
+ * checked (emit_raw_checked without a member table). On text that breaks
+ * the promise it still never reads outside text[0..len), and returns -1
+ * (with o->status and o->error) when brackets, quotes, colons or commas are
+ * out of place; what is inside strings and numbers it does not judge.
+ */
+int siphon_json_object_split(siphon_json_object *o, const char *text, size_t len);
 
 /* Releases the member table. */
 void siphon_json_object_free(siphon_json_object *o);

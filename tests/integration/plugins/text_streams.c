@@ -10,7 +10,10 @@
  *
  * text_records is a JSON array: a string element is emitted as that text, an
  * object element as a tree. text_checkpoint > 0 checkpoints after every that
- * many records.
+ * many records. text_checked emits the texts with emit_raw_checked, as a
+ * plugin does that checked them itself: "split" without a member table,
+ * "table" with the one siphon_json_object_scan finds, "bogus" with that
+ * table's offsets moved past the text (a plugin that breaks its promise).
  */
 #include <string.h>
 
@@ -23,6 +26,8 @@ static const siphon_option text_options[] = {
      "The records of the lists stream", NULL, NULL},
     {"text_checkpoint", SIPHON_OPT_INT, 0, "0", "Records between checkpoints (0: at the end)",
      NULL, NULL},
+    {"text_checked", SIPHON_OPT_STRING, 0, "\"no\"",
+     "Emit the texts with emit_raw_checked instead of emit_raw", NULL, "no|split|table|bogus"},
     {NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -44,18 +49,47 @@ static const char lists_schema[] =
 static const char *const no_keys[] = {NULL};
 static const char *const list_keys[] = {"list_code", NULL};
 
+/* One text through emit_raw_checked, as the mode says. */
+static int emit_checked(siphon_ctx *ctx, const char *mode, const char *text, size_t len)
+{
+    const siphon_host_api *api = siphon_api(ctx);
+    if (strcmp(mode, "split") == 0)
+        return api->emit_raw_checked(ctx, text, len, NULL, 0, 0);
+    siphon_json_object o = {0};
+    if (siphon_json_object_scan(&o, text, len, 1) != 0) {
+        siphon_set_error(ctx, "test record is not an object: %s", o.error);
+        siphon_json_object_free(&o);
+        return SIPHON_E_INVALID;
+    }
+    /* the table counts from the '{', which is where the text handed over starts */
+    for (size_t i = 0; i < o.n_members; i++) {
+        o.members[i].key_off -= o.start;
+        o.members[i].val_off -= o.start;
+        if (strcmp(mode, "bogus") == 0)
+            o.members[i].val_off += len;
+    }
+    int rc = api->emit_raw_checked(ctx, text + o.start, o.end - o.start, o.members, o.n_members,
+                                   o.compact);
+    siphon_json_object_free(&o);
+    return rc;
+}
+
 static int emit_all(siphon_ctx *ctx, const char *option)
 {
     const siphon_host_api *api = siphon_api(ctx);
     const json_t *records = api->config_json(ctx, option);
     int64_t every = 0;
     api->config_int(ctx, "text_checkpoint", &every);
+    const char *mode = api->config_string(ctx, "text_checked");
+    int checked = mode != NULL && strcmp(mode, "no") != 0;
     size_t i;
     const json_t *rec;
     json_array_foreach(records, i, rec) {
-        int rc = json_is_string(rec)
-                     ? api->emit_raw(ctx, json_string_value(rec), json_string_length(rec))
-                     : api->emit_record(ctx, NULL, json_deep_copy(rec));
+        const char *text = json_string_value(rec);
+        size_t len = json_string_length(rec);
+        int rc = !json_is_string(rec) ? api->emit_record(ctx, NULL, json_deep_copy(rec))
+                 : checked            ? emit_checked(ctx, mode, text, len)
+                                      : api->emit_raw(ctx, text, len);
         if (rc != SIPHON_OK)
             return rc;
         if (every > 0 && (int64_t)(i + 1) % every == 0 && (rc = api->checkpoint(ctx)) != SIPHON_OK)
