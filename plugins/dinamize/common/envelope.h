@@ -87,10 +87,11 @@ typedef struct dz_member {
     unsigned char kind, key_escaped, val_escaped;
 } dz_member;
 
-/* A page's member tables stop growing past this many bytes (a page of
- * 10 000 contacts needs 2.6 MB); the items after go without one, and the
- * host finds their members itself. */
-#define DZ_MEMBERS_MAX_BYTES (16u << 20)
+/* A page's member tables stop growing past this many bytes: enough for
+ * 10 000 items of 40 top-level members (contacts have 13: 2.6 MB), and a
+ * bound on what a page of many tiny members can add to a worker's memory.
+ * The items after go without a table, and the host finds their members. */
+#define DZ_MEMBERS_MAX_BYTES (8u << 20)
 
 /* The items of the last page scanned; reused from page to page. */
 typedef struct dz_item_spans {
