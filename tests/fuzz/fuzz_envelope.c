@@ -15,6 +15,8 @@
  *  - libsiphon-util's split (emit_raw_checked's member finder) never reads
  *    outside the input, and on every object the scan accepts finds exactly
  *    the members the scan found;
+ *  - the member tables the page loop keeps for plain items (handed to the
+ *    host instead of a second walk) are what a scan of each item finds;
  *  - the classifier's verdict is one of the actions, a rate-limit wait stays
  *    within its bounds, a success with items of the wrong shape is never OK,
  *    and its message is one line of printable UTF-8 (the API's own text
@@ -29,6 +31,8 @@
 #include "envelope.h"
 #include "fuzz_support.h"
 #include "json_scan.h"
+#include "normalize.h"
+#include "stream.h"
 
 /* The flags dz_items_each parses items with (the EOF check aside). */
 #define JANSSON_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
@@ -232,12 +236,54 @@ static void check_split(const uint8_t *data, size_t size)
     }
 }
 
+/* The page loop's spans and member tables against a scan of each item. */
+static void check_tables(const char *body, size_t size)
+{
+    static const char schema[] = DZ_SCHEMA(
+        DZ_PROP("code", DZ_KEY("k")) "," DZ_PROP("total", DZ_TEXT("t")) ","
+        DZ_PROP("optout", DZ_FLAG("f")));
+    static dz_shape *shape;
+    static dz_item_spans spans;
+    static siphon_json_object item;
+    char why[200];
+    if (shape == NULL)
+        shape = dz_shape_from_schema(schema, why, sizeof why);
+    SXT_FUZZ_CHECK(shape != NULL, "the harness's schema: %s", why);
+    dz_envelope env;
+    dz_scanner s;
+    if (dz_envelope_scan_items(body, size, "items", shape, &spans, &env, &s) != 0 || spans.failed)
+        return;
+    for (size_t i = 0; i < spans.n; i++) {
+        const dz_item_span *span = &spans.v[i];
+        SXT_FUZZ_CHECK(span->off + span->len <= size, "span %zu ends past the body", i);
+        SXT_FUZZ_CHECK(!span->has_members || span->plain, "item %zu has a table, not plain", i);
+        if (!span->has_members)
+            continue;
+        SXT_FUZZ_CHECK(siphon_json_object_scan(&item, body + span->off, span->len, 1) == 0,
+                       "item %zu alone does not scan: %s", i, item.error);
+        const siphon_json_member *got = dz_item_members(&spans, span);
+        SXT_FUZZ_CHECK(got != NULL && span->n_members == item.n_members &&
+                           span->compact == item.compact,
+                       "item %zu: table of %zu members, the scan %zu", i, span->n_members,
+                       item.n_members);
+        for (size_t k = 0; k < item.n_members; k++) {
+            const siphon_json_member *a = &item.members[k], *b = &got[k];
+            SXT_FUZZ_CHECK(a->key_off == b->key_off && a->key_len == b->key_len &&
+                               a->val_off == b->val_off && a->val_len == b->val_len &&
+                               a->key_escaped == b->key_escaped && a->kind == b->kind &&
+                               a->val_escaped == b->val_escaped,
+                           "item %zu member %zu: table and scan differ", i, k);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_split(data, size);
 
     /* The host hands classifiers a NUL-terminated body. */
     char *body = sxt_fuzz_text(data, size);
+    check_tables(body, size);
 
     json_error_t jerr;
     json_t *doc = json_loadb(body, size, JANSSON_FLAGS, &jerr);
