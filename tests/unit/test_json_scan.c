@@ -131,8 +131,8 @@ Test(json_scan, split_finds_the_members_the_scan_finds)
 {
     siphon_json_object rt = {0}, split = {0};
     const char *texts[] = {
-        " {\"code\":\"1\", \"n\":-12.5e3,\"t\":true,\"f\":false,\"z\":null,"
-        "\"o\":{\"a\":[1,{\"b\":\"}\"}]},\"a\":[],\"k\\u0065y\":\"v\\\"w\"}\n",
+        (" {\"code\":\"1\", \"n\":-12.5e3,\"t\":true,\"f\":false,\"z\":null,"
+         "\"o\":{\"a\":[1,{\"b\":\"}\"}]},\"a\":[],\"k\\u0065y\":\"v\\\"w\"}\n"),
         "{}", " { } ", "{\"a\":\"\\\\\",\"b\":\"x\\\\\\\"y\"}",
         "{\"long\":\"0123456789abcdef0123456789abcdef\\\"0123456789abcdef\",\"e\":\"\"}",
         "{\"x\":[[[\"]]]\"]]],\"y\":{\"{\":\"[\"} ,\"s\":\"S\xc3\xa3o\"}",
