@@ -12,7 +12,8 @@
  * A stream that hands records to the host as text (emit_raw) can check them
  * first, and find their members, with siphon_json_object_scan: the scanner
  * the host itself applies to every text record, many times faster than a
- * parse into a tree.
+ * parse into a tree. A stream that did can hand the members it found along
+ * with the text (emit_raw_checked), and the host skips its own scan.
  *
  * The library is static and built position-independent with hidden
  * visibility: `pkg-config --libs siphon-plugin` links it into the plugin,
