@@ -14,6 +14,8 @@
 
 #include <siphon/siphon-json.h>
 
+#include "json_object.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -33,15 +35,10 @@ typedef struct scan {
 __attribute__((format(printf, 4, 5)))
 static int fail_as(scan *s, int status, size_t at, const char *fmt, ...)
 {
-    siphon_json_object *o = s->rt;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(o->error, sizeof o->error, fmt, ap);
+    siphon_json_vrefuse(s->rt, status, at, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof o->error)
-        snprintf(o->error + n, sizeof o->error - (size_t)n, " at byte %zu", o->origin + at);
-    o->status = status;
-    o->error_offset = at;
     s->pos = at;
     return -1;
 }
@@ -482,19 +479,6 @@ static int scan_container(scan *s, size_t depth)
     }
 }
 
-static siphon_json_member *new_member(siphon_json_object *rt)
-{
-    if (rt->n_members == rt->cap_members) {
-        size_t ncap = rt->cap_members ? rt->cap_members * 2 : 32;
-        siphon_json_member *grown = realloc(rt->members, ncap * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        rt->members = grown;
-        rt->cap_members = ncap;
-    }
-    return &rt->members[rt->n_members++];
-}
-
 int siphon_json_object_scan(siphon_json_object *rt, const char *text, size_t len, int whole)
 {
     scan s = {(const unsigned char *)text, len, 0, 1, rt};
@@ -513,7 +497,7 @@ int siphon_json_object_scan(siphon_json_object *rt, const char *text, size_t len
         s.pos++;
     } else {
         for (;;) {
-            siphon_json_member *m = new_member(rt);
+            siphon_json_member *m = siphon_json_new_member(rt);
             if (m == NULL)
                 return fail_as(&s, SIPHON_JSON_NOMEM, s.pos, "out of memory");
             int escaped = 0;

@@ -19,6 +19,8 @@
 
 #include <siphon/siphon-json.h>
 
+#include "json_object.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -28,12 +30,8 @@ static int refuse(siphon_json_object *o, size_t at, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(o->error, sizeof o->error, fmt, ap);
+    siphon_json_vrefuse(o, SIPHON_JSON_MALFORMED, at, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof o->error)
-        snprintf(o->error + n, sizeof o->error - (size_t)n, " at byte %zu", o->origin + at);
-    o->status = SIPHON_JSON_MALFORMED;
-    o->error_offset = at;
     return -1;
 }
 
@@ -121,19 +119,6 @@ static size_t scalar_end(const unsigned char *b, size_t i, size_t len)
     return i;
 }
 
-static siphon_json_member *new_member(siphon_json_object *o)
-{
-    if (o->n_members == o->cap_members) {
-        size_t ncap = o->cap_members ? o->cap_members * 2 : 32;
-        siphon_json_member *grown = realloc(o->members, ncap * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        o->members = grown;
-        o->cap_members = ncap;
-    }
-    return &o->members[o->n_members++];
-}
-
 /* Skips whitespace from i; any makes the text non-compact. */
 static inline size_t skip_ws(const unsigned char *b, size_t i, size_t len, int *compact)
 {
@@ -209,7 +194,7 @@ int siphon_json_object_split(siphon_json_object *o, const char *text, size_t len
         for (;;) {
             if (i >= len || b[i] != '"')
                 return refuse(o, i, "no key where one was expected");
-            siphon_json_member *m = new_member(o);
+            siphon_json_member *m = siphon_json_new_member(o);
             if (m == NULL) {
                 refuse(o, i, "out of memory");
                 o->status = SIPHON_JSON_NOMEM;

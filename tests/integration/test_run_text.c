@@ -345,21 +345,21 @@ Test(run_text, partition_keys_are_spliced_into_text_records_that_lack_them)
     free(cfg);
 }
 
-Test(run_text, text_that_is_not_one_object_fails_the_stream_and_says_where)
+/* Each case, emitted after a good record (with extra config members), fails
+ * the stream with a message naming the byte; the good record before it
+ * still reaches the sink. */
+static void assert_each_fails_its_stream(const char *const *cases, size_t n, const char *extra)
 {
-    const char *const cases[] = {"{\"id\":1,", "[1,2]", "{\"id\":1}{\"id\":2}",
-                                 "{\"note\":\"a\x01b\"}", "{\"id\":12345678901234567890}"};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *const recs[] = {"{\"id\":1,\"seq\":\"1\"}", cases[i]};
         char *texts = as_texts(recs, 2);
-        char *cfg = config("bad", texts, NULL);
+        char *cfg = config("bad", texts, extra);
         sxt_result r = sxt_siphon(pp, NULL, 60, "run", "-c", cfg, "--select", "notes", "--sink",
                                   "stdout", NULL);
         cr_assert(r.exited && r.status != 0, "case %zu: siphon accepted <%s>", i, cases[i]);
         cr_assert_not_null(strstr(r.err, "plugin 'text-streams' emitted record text that is not "
                                          "one JSON object"), "case %zu: %s", i, r.err);
         cr_assert_not_null(strstr(r.err, "byte"), "case %zu names no byte: %s", i, r.err);
-        /* the good record before it still reaches the sink */
         json_t *got = record_texts(r.out, "notes");
         assert_texts(got, recs, 1);
         json_decref(got);
@@ -367,6 +367,13 @@ Test(run_text, text_that_is_not_one_object_fails_the_stream_and_says_where)
         free(texts);
         free(cfg);
     }
+}
+
+Test(run_text, text_that_is_not_one_object_fails_the_stream_and_says_where)
+{
+    const char *const cases[] = {"{\"id\":1,", "[1,2]", "{\"id\":1}{\"id\":2}",
+                                 "{\"note\":\"a\x01b\"}", "{\"id\":12345678901234567890}"};
+    assert_each_fails_its_stream(cases, sizeof cases / sizeof cases[0], NULL);
 }
 
 Test(run_text, text_and_tree_records_mix_in_one_stream_in_order)
@@ -489,23 +496,8 @@ Test(run_text, checked_text_with_broken_structure_fails_the_stream_and_says_wher
     const char *const cases[] = {"{\"id\":1,", "[1,2]", "{\"id\":1}{\"id\":2}", "{\"id\":\"1}",
                                  "{\"id\":{\"a\":[1,2}", "{\"id\" 1}", "{\"id\":1 \"seq\":\"2\"}",
                                  "{id:1}", "", "   "};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *const recs[] = {"{\"id\":1,\"seq\":\"1\"}", cases[i]};
-        char *texts = as_texts(recs, 2);
-        char *cfg = config("bad_checked", texts, "\"text_checked\":\"split\"");
-        sxt_result r = sxt_siphon(pp, NULL, 60, "run", "-c", cfg, "--select", "notes", "--sink",
-                                  "stdout", NULL);
-        cr_assert(r.exited && r.status != 0, "case %zu: siphon accepted <%s>", i, cases[i]);
-        cr_assert_not_null(strstr(r.err, "plugin 'text-streams' emitted record text that is not "
-                                         "one JSON object"), "case %zu: %s", i, r.err);
-        cr_assert_not_null(strstr(r.err, "byte"), "case %zu names no byte: %s", i, r.err);
-        json_t *got = record_texts(r.out, "notes");
-        assert_texts(got, recs, 1);
-        json_decref(got);
-        sxt_result_free(&r);
-        free(texts);
-        free(cfg);
-    }
+    assert_each_fails_its_stream(cases, sizeof cases / sizeof cases[0],
+                                 "\"text_checked\":\"split\"");
 }
 
 /* A member table that does not fit its text is refused before the host
