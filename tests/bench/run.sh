@@ -2,8 +2,8 @@
 # siphon's benchmarks in one command, one table (Markdown, ready for the
 # README): the contacts sync against a raw curl transfer and a curl + jq
 # pipeline, peak memory by account size, a rate-limited full sync against its
-# floor, the sinks and the host overhead, each against its baseline in the
-# same run. See tests/bench/README.md for what each row measures.
+# floor, the record path per item, the sinks and the host overhead, each
+# against its baseline in the same run. See tests/bench/README.md for what each row measures.
 #
 #   tests/bench/run.sh [--quick] [--build DIR] [--raw DIR] [--from DIR]
 #
@@ -32,7 +32,7 @@ done
 # One table from the four outputs kept in DIR.
 table() { # DIR
 awk -v quick="$quick" '
-FILENAME ~ /contacts$/ || FILENAME ~ /budget$/ { kv[$1] = $2; next }
+FILENAME ~ /contacts$/ || FILENAME ~ /budget$/ || FILENAME ~ /scan$/ { kv[$1] = $2; next }
 FILENAME ~ /sinks$/ {
     # "name seconds rows/s | baseline seconds rows/s | ratio"; a baseline may hold a "|"
     n = split($0, part, "|")
@@ -82,9 +82,15 @@ END {
         kv["budget_limit"], kv["budget_window"], fl, kv["budget_seconds"] / fl
     printf "| 240024 answers / requests in the busiest window | %d / %d | limit %d | | 0 / <= %d |\n",
         kv["budget_rate_limited"], kv["budget_peak_window"], kv["budget_limit"], kv["budget_limit"]
+    if ("scan_mb_s" in kv) {
+        printf "| item check: the validating scan, page of %d contacts | %.0f MB/s | jansson json_loadb: %.1f MB/s | %.1fx | |\n",
+            kv["items"], kv["scan_mb_s"], kv["jansson_mb_s"], kv["scan_mb_s"] / kv["jansson_mb_s"]
+        printf "| item members of checked text: the split | %.0f MB/s | jansson json_loadb: %.1f MB/s | %.1fx | |\n",
+            kv["split_mb_s"], kv["jansson_mb_s"], kv["split_mb_s"] / kv["jansson_mb_s"]
+    }
     for (i = 1; i <= ns; i++) print sinks[i]
     for (i = 1; i <= nh; i++) print host[i]
-}' "$1/contacts" "$1/budget" "$1/sinks" "$1/host"
+}' "$1/contacts" "$1/budget" $([ -f "$1/scan" ] && echo "$1/scan") "$1/sinks" "$1/host"
     grep -q '^pinned 1' "$1/contacts" ||
         echo "(emulator and client were not pinned to separate CPUs: taskset missing or one CPU)"
 }
@@ -112,6 +118,8 @@ step "contacts sync vs curl and curl + jq, peak RSS"
 tests/bench/contacts/run.sh --build "$build" "${contacts_args[@]}" >"$work/contacts"
 step "rate-limited full sync"
 tests/bench/budget/run.sh --build "$build" "${budget_args[@]}" >"$work/budget"
+step "record path per item"
+tests/bench/scan/run.sh --build "$build" >"$work/scan"
 step "sinks"
 "$build/tests/bench/sinks/bench-sinks" "${sink_args[@]}" >"$work/sinks"
 step "host overhead"
@@ -119,6 +127,6 @@ tests/bench/host/run.sh "$build" >"$work/host"
 
 if [ -n "$raw" ]; then
     mkdir -p "$raw"
-    cp "$work/contacts" "$work/budget" "$work/sinks" "$work/host" "$raw/"
+    cp "$work/contacts" "$work/budget" "$work/scan" "$work/sinks" "$work/host" "$raw/"
 fi
 table "$work"
