@@ -148,25 +148,32 @@ done
 [ "$(cat "$work/records")" = "$contacts" ] ||
     { echo "siphon wrote $(cat "$work/records") records, expected $contacts" >&2; exit 1; }
 
-best_raw= best_jq= best_siphon=
+# Each round runs raw then siphon back to back, a pair that shares the
+# machine's state of the moment: on a machine whose speed drifts, the pair's
+# ratio is steadier than the fastest of each side, which may come from
+# different moments. Both are reported.
+best_raw= best_jq= best_siphon= pairs=
 for r in $(seq 1 "$repeat"); do
     whats="raw siphon"
-    [ "$r" = 1 ] && whats="raw jq siphon"
+    [ "$r" = 1 ] && whats="raw siphon jq"
     for what in $whats; do
         t0=$(now); "run_$what"; t1=$(now)
-        echo "# $what: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') s" >&2
         t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+        echo "# $what: $t s" >&2
+        eval "last_$what=$t"
         eval "cur=\${best_$what}"
         if [ -z "$cur" ] || awk -v t="$t" -v c="$cur" 'BEGIN { exit !(t < c) }'; then
             eval "best_$what=$t"
         fi
     done
+    pairs="$pairs${pairs:+,}$(awk -v r="$last_raw" -v s="$last_siphon" 'BEGIN { printf "%.3f", r / s }')"
 done
 echo "contacts $contacts"
 echo "api_bytes $bytes"
 echo "raw_seconds $best_raw"
 echo "jq_seconds $best_jq"
 echo "siphon_seconds $best_siphon"
+echo "pair_ratios $pairs"
 echo "pinned $([ ${#server[@]} -gt 0 ] && echo 1 || echo 0)"
 
 for n in $rss_counts; do
