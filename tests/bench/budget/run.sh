@@ -22,6 +22,7 @@
 #
 # Prints "key value" lines (see tests/bench/run.sh, which makes the table).
 set -euo pipefail
+. "$(dirname "$0")/../emulator_lib.sh"
 
 build=build window=10 lists=40 latency=200 limit=60
 while [ $# -gt 0 ]; do
@@ -42,14 +43,8 @@ work=$(mktemp -d)
 epid=
 trap '[ -n "$epid" ] && kill -TERM "$epid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
-"$emu" --lists "$lists" --contacts $((lists * 1000)) --rate-limit "$limit" \
-    --rate-window "$window" --latency-ms "$latency" >"$work/emu.out" 2>"$work/emu.err" &
-epid=$!
-until grep -q '^listening on' "$work/emu.out" 2>/dev/null; do
-    kill -0 "$epid" 2>/dev/null || { cat "$work/emu.err" >&2; exit 1; }
-    sleep 0.01
-done
-url=$(sed -n 's/^listening on //p' "$work/emu.out")
+bench_emulator_start "$emu" --lists "$lists" --contacts $((lists * 1000)) --rate-limit "$limit" \
+    --rate-window "$window" --latency-ms "$latency"
 cat >"$work/config.json" <<JSON
 {"source":"dinamize","user":"demo@siphon.test","password":"demo-secret-pw",
  "client_code":"100001","base_url":"$url","requests_per_minute":$limit,

@@ -22,6 +22,7 @@
 #
 # Prints "key value" lines (see tests/bench/run.sh, which makes the table).
 set -euo pipefail
+. "$(dirname "$0")/../emulator_lib.sh"
 
 build=build contacts=1000000 repeat=3 rss_counts="10000 1000000 10000000" lists=4
 while [ $# -gt 0 ]; do
@@ -57,14 +58,7 @@ fi
 
 start_emulator() { # CONTACTS
     stop_emulator
-    "${server[@]}" "$emu" --contacts "$1" --lists $lists --rate-limit 0 >"$work/emu.out" \
-        2>"$work/emu.err" &
-    epid=$!
-    until grep -q '^listening on' "$work/emu.out" 2>/dev/null; do
-        kill -0 "$epid" 2>/dev/null || { cat "$work/emu.err" >&2; exit 1; }
-        sleep 0.01
-    done
-    url=$(sed -n 's/^listening on //p' "$work/emu.out")
+    bench_emulator_start "${server[@]}" "$emu" --contacts "$1" --lists $lists --rate-limit 0
     cat >"$work/config.json" <<EOF
 {"source":"dinamize","user":"demo@siphon.test","password":"demo-secret-pw",
  "client_code":"100001","base_url":"$url","requests_per_minute":0}
@@ -77,10 +71,7 @@ export SIPHON_PLUGIN_SYSTEM_PATH=
 now() { date +%s.%N; }
 
 start_emulator "$contacts"
-token=$(curl -s -X POST "$url/auth" -H 'Content-Type: application/json' \
-    -d '{"user":"demo@siphon.test","password":"demo-secret-pw","client_code":"100001"}' |
-    sed -n 's/.*"auth-token":"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || { echo "login failed" >&2; exit 1; }
+token=$(bench_login)
 
 # The requests siphon sends: per list, pages of 10 000 ordered by insert_date
 # then code, bounded by a signpost. The last list of the emulator is empty.

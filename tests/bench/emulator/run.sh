@@ -9,6 +9,7 @@
 #
 # BUILD_DIR defaults to ./build; PAGES (per client and mode) to 50.
 set -euo pipefail
+. "$(dirname "$0")/../emulator_lib.sh"
 
 build=${1:-build}
 pages=${2:-50}
@@ -43,10 +44,7 @@ rss_start=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
 echo "start, 10 000 000 contacts: listening after $(calc '%.3f' "$t1 - $t0") s," \
      "answering after $(calc '%.3f' "$t2 - $t0") s, RSS $(calc '%.1f' "$rss_start / 1024") MB"
 
-token=$(curl -s -X POST "$url/auth" -H 'Content-Type: application/json' \
-    -d '{"user":"demo@siphon.test","password":"demo-secret-pw","client_code":"100001"}' |
-    sed -n 's/.*"auth-token":"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || { echo "login failed" >&2; exit 1; }
+token=$(bench_login)
 
 # One curl process per client, reusing its connection for every page.
 # $1: file of request bodies (one per line); writes total bytes to $2.

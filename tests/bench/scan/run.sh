@@ -4,6 +4,7 @@
 #
 #   tests/bench/scan/run.sh [--build DIR] [--rounds N]
 set -euo pipefail
+. "$(dirname "$0")/../emulator_lib.sh"
 build=build rounds=20
 while [ $# -gt 0 ]; do
     case $1 in
@@ -18,17 +19,8 @@ bench=$build/tests/bench/bench-scan
 work=$(mktemp -d)
 epid=
 trap '[ -n "$epid" ] && kill "$epid" 2>/dev/null; rm -rf "$work"' EXIT
-"$emu" --contacts 10000 --lists 2 --rate-limit 0 >"$work/emu.out" 2>"$work/emu.err" &
-epid=$!
-until grep -q '^listening on' "$work/emu.out" 2>/dev/null; do
-    kill -0 "$epid" 2>/dev/null || { cat "$work/emu.err" >&2; exit 1; }
-    sleep 0.01
-done
-url=$(sed -n 's/^listening on //p' "$work/emu.out")
-token=$(curl -s -X POST "$url/auth" -H 'Content-Type: application/json' \
-    -d '{"user":"demo@siphon.test","password":"demo-secret-pw","client_code":"100001"}' |
-    sed -n 's/.*"auth-token":"\([^"]*\)".*/\1/p')
-[ -n "$token" ] || { echo "login failed" >&2; exit 1; }
+bench_emulator_start "$emu" --contacts 10000 --lists 2 --rate-limit 0
+token=$(bench_login)
 curl -s -X POST "$url/emkt/contact/search" -H 'Content-Type: application/json' \
     -H "auth-token: $token" -d '{"page_number":1,"page_size":10000,"contact-list_code":"1"}' \
     >"$work/page.json"
