@@ -22,6 +22,13 @@ static const char *job_status_word(const sx_job *job)
     return "FAILED";
 }
 
+/* How long a job ran; 0 for one the run left unfinished (its stream never
+ * ended, as when a sink refused to begin it). */
+static int64_t job_duration_ms(const sx_job *job)
+{
+    return job->ended_ms ? job->ended_ms - job->started_ms : 0;
+}
+
 static void progress_clear(void *user)
 {
     (void)user;
@@ -90,13 +97,15 @@ void sx_summary_print(sx_run *run)
     if (run->metrics) {
         for (size_t i = 0; i < run->n_jobs; i++) {
             const sx_job *job = &run->jobs[i];
-            const char *status = job->status == SIPHON_OK ? "succeeded" : "failed";
+            /* a stream the run left unfinished did not succeed */
+            const char *status =
+                job->ended_ms != 0 && job->status == SIPHON_OK ? "succeeded" : "failed";
             metric("counter", "record_count", (double)atomic_load(&job->records), job->name,
                    status);
             metric("counter", "http_request_count", (double)atomic_load(&job->requests),
                    job->name, status);
-            metric("timer", "sync_duration", (double)(job->ended_ms - job->started_ms) / 1000.0,
-                   job->name, status);
+            metric("timer", "sync_duration", (double)job_duration_ms(job) / 1000.0, job->name,
+                   status);
         }
     }
     char line[1024];
@@ -106,7 +115,7 @@ void sx_summary_print(sx_run *run)
     sx_log_line(line);
     for (size_t i = 0; i < run->n_jobs; i++) {
         const sx_job *job = &run->jobs[i];
-        int64_t ms = job->ended_ms ? job->ended_ms - job->started_ms : 0;
+        int64_t ms = job_duration_ms(job);
         snprintf(line, sizeof line, "%-18s %-8s %12llu %10llu %9llu %8llu %9.1f  %s",
                  job->name, job->mode == SIPHON_SYNC_FULL_TABLE ? "full" : "incr",
                  (unsigned long long)atomic_load(&job->records),
