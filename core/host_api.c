@@ -449,6 +449,23 @@ static int api_related_records(siphon_ctx *ctx, const char *stream, const json_t
 
 /* --- HTTP and the session --- */
 
+/* Counts an answer's attempts for the job and keeps a failure's message. */
+static int http_outcome(siphon_ctx *ctx, int rc, const siphon_http_response *resp,
+                        const char *message)
+{
+    if (ctx->job != NULL) {
+        atomic_fetch_add(&ctx->job->requests, resp->attempts ? resp->attempts : 1);
+        if (resp->attempts > 1)
+            atomic_fetch_add(&ctx->job->retries, resp->attempts - 1);
+    }
+    if (rc != SIPHON_OK) {
+        sx_mask(message, ctx->error, sizeof ctx->error);
+        if (rc == SIPHON_E_AUTH)
+            ctx->status_hint = SX_EXIT_AUTH;
+    }
+    return rc;
+}
+
 static int api_http(siphon_ctx *ctx, const siphon_http_request *req, siphon_http_response *resp)
 {
     if (ctx == NULL || req == NULL || resp == NULL || ctx->stream == NULL)
@@ -462,17 +479,55 @@ static int api_http(siphon_ctx *ctx, const siphon_http_request *req, siphon_http
     resp->struct_size = sizeof *resp;
     int rc = sx_http_perform(rt->http, req, &auth, &ctx->body, resp, &ctx->run->stop, message,
                              sizeof message);
-    if (ctx->job != NULL) {
-        atomic_fetch_add(&ctx->job->requests, resp->attempts ? resp->attempts : 1);
-        if (resp->attempts > 1)
-            atomic_fetch_add(&ctx->job->retries, resp->attempts - 1);
+    return http_outcome(ctx, rc, resp, message);
+}
+
+static int api_http_start(siphon_ctx *ctx, const siphon_http_request *req)
+{
+    if (ctx == NULL || req == NULL || ctx->stream == NULL)
+        return SIPHON_E_INVALID;
+    if (ctx->ahead != NULL) {
+        snprintf(ctx->error, sizeof ctx->error,
+                 "plugin '%s' started a request while another it started was not finished "
+                 "(http_start allows one at a time per stream)", ctx->stream->plugin->desc->name);
+        return SIPHON_E_INVALID;
     }
-    if (rc != SIPHON_OK) {
+    sx_source_rt *rt = &ctx->run->src;
+    /* the login may happen on the helper, after this call: its user lives in the ctx */
+    ctx->ahead_login = (sx_login_user){ctx->run, ctx->stream};
+    sx_http_auth auth = {rt->session, sx_source_login, &ctx->ahead_login};
+    char message[sizeof ctx->error];
+    int rc = sx_http_start(rt->http, req, &auth, &ctx->ahead_body, ctx->run->read_ahead,
+                           &ctx->ahead, message, sizeof message);
+    if (rc != SIPHON_OK)
         sx_mask(message, ctx->error, sizeof ctx->error);
-        if (rc == SIPHON_E_AUTH)
-            ctx->status_hint = SX_EXIT_AUTH;
-    }
     return rc;
+}
+
+static int api_http_finish(siphon_ctx *ctx, siphon_http_response *resp)
+{
+    if (ctx == NULL || ctx->stream == NULL)
+        return SIPHON_E_INVALID;
+    if (ctx->ahead == NULL) {
+        snprintf(ctx->error, sizeof ctx->error,
+                 "plugin '%s' asked for the answer of a request it never started "
+                 "(http_finish without http_start)", ctx->stream->plugin->desc->name);
+        return SIPHON_E_INVALID;
+    }
+    sx_http_pending *p = ctx->ahead;
+    ctx->ahead = NULL;
+    if (resp == NULL)
+        return sx_http_finish(p, NULL, NULL, NULL, 0);
+    char message[sizeof ctx->error];
+    memset(resp, 0, sizeof *resp);
+    resp->struct_size = sizeof *resp;
+    int rc = sx_http_finish(p, resp, &ctx->run->stop, message, sizeof message);
+    /* The answer is in ahead_body: it becomes the current body, and the
+     * previous answer's buffer receives the next request sent ahead. */
+    sx_http_buffer previous = ctx->body;
+    ctx->body = ctx->ahead_body;
+    ctx->ahead_body = previous;
+    return http_outcome(ctx, rc, resp, message);
 }
 
 static int api_session_token(siphon_ctx *ctx, char *buf, size_t cap)
@@ -540,6 +595,8 @@ static const siphon_host_api host_api = {
     .should_stop = api_should_stop,
     .emit_raw = api_emit_raw,
     .emit_raw_checked = api_emit_raw_checked,
+    .http_start = api_http_start,
+    .http_finish = api_http_finish,
 };
 
 const siphon_host_api *sx_host_api(void)
@@ -558,6 +615,13 @@ void sx_ctx_init(siphon_ctx *ctx, sx_run *run, int kind)
 
 void sx_ctx_release(siphon_ctx *ctx)
 {
+    /* a request the plugin started and never collected: the helper must be
+     * done with the buffer and the login user before they go */
+    if (ctx->ahead != NULL) {
+        sx_http_finish(ctx->ahead, NULL, NULL, NULL, 0);
+        ctx->ahead = NULL;
+    }
+    sx_http_buffer_free(&ctx->ahead_body);
     batch_drop(ctx, 0);
     sx_emit_text_release(ctx);
     sx_http_buffer_free(&ctx->body);

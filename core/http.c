@@ -10,6 +10,7 @@
 
 #include "core-config.h"
 #include "http.h"
+#include "http_ahead.h"
 #include "http_attempt.h"
 #include "http_handle.h"
 #include "mask.h"
@@ -33,6 +34,7 @@ struct sx_http {
     sx_retry_policy retry;
     sx_budget *budget;
     sx_http_share *share;
+    sx_ahead_pool *ahead;         /* helpers of sx_http_start */
     sx_http_log_fn log;
     void *log_user;
     atomic_uint_fast64_t seed;
@@ -85,10 +87,11 @@ sx_http *sx_http_new(const sx_http_config *cfg, sx_budget *budget)
     h->retry = cfg->retry.max_attempts > 0 ? cfg->retry : sx_retry_default();
     h->budget = budget;
     h->share = sx_http_share_new();
+    h->ahead = sx_ahead_pool_new();
     /* Each request draws its jitter from its own generator; seeding them from
      * the clock and this object keeps concurrent sources from retrying in step. */
     atomic_init(&h->seed, (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)h ^ 0x9E3779B97F4A7C15ull);
-    if (h->user_agent == NULL || h->share == NULL ||
+    if (h->user_agent == NULL || h->share == NULL || h->ahead == NULL ||
         (cfg->base_url != NULL && h->base_url == NULL) ||
         (cfg->ca_bundle != NULL && h->ca_bundle == NULL) ||
         (cfg->auth_header != NULL && h->auth_header == NULL)) {
@@ -538,6 +541,11 @@ int sx_http_perform(sx_http *h, const siphon_http_request *req, const sx_http_au
     return rc;
 }
 
+sx_ahead_pool *sx_http_ahead_pool(sx_http *h)
+{
+    return h->ahead;
+}
+
 void sx_http_stats_get(sx_http *h, sx_http_stats *out)
 {
     out->requests = atomic_load(&h->requests);
@@ -560,6 +568,8 @@ void sx_http_free(sx_http *h)
 {
     if (h == NULL)
         return;
+    /* first the helpers, whose handles hold references to the share */
+    sx_ahead_pool_free(h->ahead);
     sx_http_share_close(h->share);
     free(h->base_url);
     free(h->ca_bundle);

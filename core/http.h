@@ -106,6 +106,38 @@ int sx_http_perform(sx_http *h, const siphon_http_request *req, const sx_http_au
                     sx_http_buffer *body, siphon_http_response *response,
                     const volatile int *cancel, char *message, size_t message_cap);
 
+/*
+ * Requests sent ahead: a stream that knows its next request (the page after
+ * the one it is about to emit) starts it, so the server prepares that answer
+ * while siphon works on this one.
+ *
+ * sx_http_start copies req, its strings and its body (classify and
+ * classify_user are kept as they are) and, when in_background is non-zero,
+ * sends it at once from a helper thread of the service, with the whole policy
+ * of sx_http_perform; the answer goes into body. Until sx_http_finish returns,
+ * the caller leaves body and classify_user alone (the classifier runs on the
+ * helper) and keeps what auth points to alive (auth itself is copied). With
+ * in_background 0 nothing is sent before sx_http_finish, which then performs
+ * the request on the calling thread: a run told not to read ahead.
+ * Returns SIPHON_OK with *out set; SIPHON_E_INVALID or SIPHON_E_NOMEM (message
+ * says why) when nothing was started.
+ */
+typedef struct sx_http_pending sx_http_pending;
+int sx_http_start(sx_http *h, const siphon_http_request *req, const sx_http_auth *auth,
+                  sx_http_buffer *body, int in_background, sx_http_pending **out,
+                  char *message, size_t message_cap);
+
+/*
+ * Waits for a started request and returns what sx_http_perform would have,
+ * filling response and message alike; a non-zero *stop (may be NULL) while
+ * it waits cancels the request. With response NULL it cancels instead of
+ * waiting for the answer and returns SIPHON_E_CANCELLED as soon as the helper
+ * is done with the request (a transfer or a wait is cut short within 100 ms).
+ * Frees p either way.
+ */
+int sx_http_finish(sx_http_pending *p, siphon_http_response *response,
+                   const volatile int *stop, char *message, size_t message_cap);
+
 /* A snapshot of the counters (each read atomically). */
 void sx_http_stats_get(sx_http *h, sx_http_stats *out);
 

@@ -211,6 +211,10 @@ int sx_run_open(sx_run *run, const sx_run_options *opts, sx_error *err)
     run->n_workers = (size_t)host_int(run, NULL, "workers", 4);
     if (run->n_workers < 1)
         run->n_workers = 1;
+    run->read_ahead = 1;
+    const json_t *ahead = sx_config_host_value(&run->config, NULL, "read_ahead");
+    if (ahead != NULL && !json_is_null(ahead))
+        sx_json_to_bool(ahead, &run->read_ahead);
     run->checkpoint_records = host_int(run, NULL, "checkpoint_records", 10000);
     run->checkpoint_ms = (int64_t)(host_number(run, NULL, "checkpoint_seconds", 5) * 1000);
     /* Singer METRIC lines are for the orchestrator reading stderr; on a

@@ -151,6 +151,12 @@ enum { SX_CTX_STREAM = 1, SX_CTX_SINK, SX_CTX_SOURCE };
  * one lock and one wake-up per batch instead of per record. */
 #define SX_CTX_BATCH 256
 
+/* The user of sx_source_login: the run, and the stream whose request needs a token. */
+typedef struct sx_login_user {
+    sx_run *run;
+    sx_stream *stream;
+} sx_login_user;
+
 struct siphon_ctx {
     const siphon_host_api *api;  /* must stay first (struct siphon_ctx_head) */
     sx_run *run;
@@ -163,6 +169,11 @@ struct siphon_ctx {
     const json_t *context;       /* the partition context */
     int mode;
     sx_http_buffer body;
+    /* http_start: the request in flight, the buffer its answer goes to (it
+     * trades places with body at http_finish) and who its login is for */
+    sx_http_pending *ahead;
+    sx_http_buffer ahead_body;
+    sx_login_user ahead_login;
     char error[1024];
     char scratch[128];           /* config_string's text of a non-string value */
     int status_hint;             /* SX_EXIT_AUTH once credentials were rejected */
@@ -209,6 +220,7 @@ struct sx_run {
     pthread_mutex_t state_lock;  /* lookups in input_state from several workers */
 
     volatile int stop;           /* cancellation: a signal or a fatal sink error */
+    int read_ahead;              /* http_start sends at once ("read_ahead", default on) */
     int64_t started_ms;
     int64_t checkpoint_records;
     int64_t checkpoint_ms;
@@ -298,11 +310,7 @@ void sx_writer_drain(sx_run *run);
 /* source.c: the source runtime (budget, session, HTTP) and its login */
 int sx_source_rt_open(sx_run *run, sx_error *err);
 void sx_source_rt_close(sx_source_rt *rt);
-/* user is an sx_login_user: the run, and the stream whose request needs a token. */
-typedef struct sx_login_user {
-    sx_run *run;
-    sx_stream *stream;
-} sx_login_user;
+/* user is an sx_login_user (defined above struct siphon_ctx). */
 int sx_source_login(void *user, char *token, size_t cap, char *message, size_t message_cap);
 
 /* summary.c */

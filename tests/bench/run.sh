@@ -55,6 +55,18 @@ FILENAME ~ /host$/ && $1 ~ /^[0-9]+$/ {
     next
 }
 function mb(kb) { return sprintf("%.1f MB", kb / 1024) }
+# "MEDIAN (median of N pairs: ...; fastest against fastest F)" of the
+# back-to-back pairs (see contacts/run.sh)
+function pair_text(list, fastest,    np, pr, i, j, t, median, pairs) {
+    np = split(list, pr, ",")
+    for (i = 1; i <= np; i++) for (j = i + 1; j <= np; j++)
+        if (pr[j] + 0 < pr[i] + 0) { t = pr[i]; pr[i] = pr[j]; pr[j] = t }
+    if (np == 0) return sprintf("%.2f (fastest against fastest)", fastest)
+    median = np % 2 ? pr[(np + 1) / 2] : (pr[np / 2] + pr[np / 2 + 1]) / 2
+    pairs = ""
+    for (i = 1; i <= np; i++) pairs = pairs (i > 1 ? " " : "") sprintf("%.2f", pr[i])
+    return sprintf("%.2f (median of %d pairs: %s; fastest against fastest %.2f)", median, np, pairs, fastest)
+}
 END {
     c = kv["contacts"]; bytes = kv["api_bytes"]
     rs = kv["raw_seconds"]; js = kv["jq_seconds"]; ss = kv["siphon_seconds"]
@@ -62,15 +74,13 @@ END {
     print "| --- | --- | --- | --- | --- |"
     # the median of the back-to-back pairs (see contacts/run.sh), and the
     # fastest of each side
-    np = split(kv["pair_ratios"], pr, ",")
-    for (i = 1; i <= np; i++) for (j = i + 1; j <= np; j++)
-        if (pr[j] + 0 < pr[i] + 0) { t = pr[i]; pr[i] = pr[j]; pr[j] = t }
-    median = np == 0 ? rs / ss : np % 2 ? pr[(np + 1) / 2] : (pr[np / 2] + pr[np / 2 + 1]) / 2
-    pairs = ""
-    for (i = 1; i <= np; i++) pairs = pairs (i > 1 ? " " : "") sprintf("%.2f", pr[i])
-    how = np == 0 ? "fastest against fastest" : sprintf("median of %d pairs: %s; fastest against fastest %.2f", np, pairs, rs / ss)
-    printf "| contacts sync, %d contacts, stdout sink | %.0f rec/s, %.1f MB/s | raw curl: %.1f MB/s | %.2f (%s) | >= 0.70 |\n",
-        c, c / ss, bytes / 1048576 / ss, bytes / 1048576 / rs, median, how
+    printf "| contacts sync, %d contacts, stdout sink | %.0f rec/s, %.1f MB/s | raw curl: %.1f MB/s | %s | >= 0.70 |\n",
+        c, c / ss, bytes / 1048576 / ss, bytes / 1048576 / rs, pair_text(kv["pair_ratios"], rs / ss)
+    if (kv["serial_seconds"] != "") {
+        se = kv["serial_seconds"]
+        printf "| the same with \"read_ahead\": false (each page waits for the last to be written) | %.0f rec/s, %.1f MB/s | raw curl: %.1f MB/s | %s | |\n",
+            c / se, bytes / 1048576 / se, bytes / 1048576 / rs, pair_text(kv["serial_pair_ratios"], rs / se)
+    }
     printf "| contacts sync vs curl + jq | %.2f s | curl + jq: %.2f s (%.0f rec/s) | %.1fx | >= 3x |\n",
         ss, js, c / js, js / ss
     nr = 0

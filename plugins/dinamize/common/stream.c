@@ -125,20 +125,26 @@ static int emit_item(siphon_ctx *ctx, const dz_shape *shape, dz_item_spans *span
     return api->emit_record(ctx, NULL, item);
 }
 
-/* One page: SIPHON_OK when another follows, SIPHON_DONE after the last. The
- * classifier notes where the items are while it validates the page (spans),
- * so the page is not walked twice. */
-static int read_page(siphon_ctx *ctx, const read_plan *plan, json_t *body, const dz_shape *shape,
-                     int64_t page, dz_item_spans *spans)
+/* One page's request and what its classifier found: the page loop keeps two,
+ * the page being emitted and the one asked for ahead of it. */
+typedef struct page_slot {
+    dz_call call;
+    dz_item_spans spans;
+} page_slot;
+
+/* Asks for a page: through http() when now is set (the answer is in *resp on
+ * return), else through http_start (collected by http_finish). The
+ * classifier validates the page and notes where its items are in slot. */
+static int request_page(siphon_ctx *ctx, const read_plan *plan, json_t *body,
+                        const dz_shape *shape, int64_t page, page_slot *slot, int now,
+                        siphon_http_response *resp)
 {
     const siphon_host_api *api = siphon_api(ctx);
-    if (api->should_stop(ctx))
-        return SIPHON_E_CANCELLED;
     char *text = dz_search_page(body, page);
     if (text == NULL)
         return SIPHON_E_NOMEM;
-    dz_call call = {.path = plan->path, .items_key = plan->items_key, .shape = shape,
-                    .spans = spans};
+    slot->call = (dz_call){.path = plan->path, .items_key = plan->items_key, .shape = shape,
+                           .spans = &slot->spans};
     siphon_http_request req = {
         .struct_size = sizeof req,
         .method = "POST",
@@ -147,56 +153,89 @@ static int read_page(siphon_ctx *ctx, const read_plan *plan, json_t *body, const
         .body_len = strlen(text),
         .use_session = 1,
         .classify = dz_classify,
-        .classify_user = &call,
+        .classify_user = &slot->call,
         .metric_tag = plan->def->name,
     };
-    siphon_http_response resp = {.struct_size = sizeof resp};
-    int rc = api->http(ctx, &req, &resp);
-    free(text);
-    if (rc != SIPHON_OK)
-        return rc; /* the host's message names the request and the verdict */
-    if (spans->failed)
-        return SIPHON_E_NOMEM;
+    int rc = now ? api->http(ctx, &req, resp) : api->http_start(ctx, &req);
+    free(text); /* http_start copied it */
+    return rc; /* on failure the host's message names the request and the verdict */
+}
 
-    const dz_envelope *env = &call.env;
-    if (page == 1 && env->items_kind == DZ_JSON_NONE && env->other_array[0] != '\0')
-        siphon_log(ctx, SIPHON_LOG_WARN,
-                   "the answer of %s has no '%s' but has an array '%s'; if the records are "
-                   "there, set the stream's items_key option to '%s'",
-                   plan->path, plan->items_key, env->other_array, env->other_array);
+/* Emits the items of one page and marks the page boundary. */
+static int emit_page(siphon_ctx *ctx, const read_plan *plan, const dz_shape *shape,
+                     int64_t page, page_slot *slot, const siphon_http_response *resp)
+{
+    const siphon_host_api *api = siphon_api(ctx);
+    dz_item_spans *spans = &slot->spans;
+    int rc = SIPHON_OK;
     for (size_t i = 0; i < spans->n && rc == SIPHON_OK; i++) {
         const dz_item_span *item = &spans->v[i];
-        rc = emit_item(ctx, shape, spans, item, resp.body + item->off, item->len);
+        rc = emit_item(ctx, shape, spans, item, resp->body + item->off, item->len);
         if (rc == SIPHON_E_INTERNAL)
             siphon_set_error(ctx, "page %lld of %s: item %zu could not be parsed",
                              (long long)page, plan->path, i + 1);
     }
-    if (rc != SIPHON_OK)
-        return rc;
-    rc = api->checkpoint(ctx);
-    if (rc != SIPHON_OK)
-        return rc;
-
-    if (env->next == DZ_NEXT_FALSE)
-        return SIPHON_DONE;
-    if (env->n_items == 0) {
-        if (env->next == DZ_NEXT_TRUE)
-            siphon_log(ctx, SIPHON_LOG_WARN,
-                       "page %lld of %s came back empty but claims a next page; stopping "
-                       "here rather than asking forever", (long long)page, plan->path);
-        return SIPHON_DONE;
-    }
-    return SIPHON_OK;
+    return rc == SIPHON_OK ? api->checkpoint(ctx) : rc;
 }
 
-/* Reads pages until the API says there are no more. */
+/*
+ * Reads pages until the API says there are no more. When the host can send
+ * a request ahead (ABI 1.2), the next page is asked for as soon as this one
+ * says it is not the last, before its items are emitted: the API prepares
+ * page N+1 while the sink takes page N, instead of the two waiting on each
+ * other. The answer says "next" before any item is emitted, so the request
+ * ahead is never a guess.
+ */
 static int read_pages(siphon_ctx *ctx, const read_plan *plan, json_t *body, const dz_shape *shape)
 {
-    dz_item_spans spans = {0};
+    const siphon_host_api *api = siphon_api(ctx);
+    int can_ahead = SIPHON_HOST_HAS(api, http_start) && SIPHON_HOST_HAS(api, http_finish);
+    page_slot slots[2];
+    memset(slots, 0, sizeof slots);
+    int started = 0; /* the current page was asked for ahead */
     int rc = SIPHON_OK;
-    for (int64_t page = 1; rc == SIPHON_OK; page++)
-        rc = read_page(ctx, plan, body, shape, page, &spans);
-    dz_item_spans_free(&spans);
+    for (int64_t page = 1; rc == SIPHON_OK; page++) {
+        page_slot *slot = &slots[(page - 1) & 1];
+        siphon_http_response resp = {.struct_size = sizeof resp};
+        if (api->should_stop(ctx))
+            rc = SIPHON_E_CANCELLED; /* a page asked for ahead is cancelled below */
+        else if (started) {
+            rc = api->http_finish(ctx, &resp);
+            started = 0;
+        } else
+            rc = request_page(ctx, plan, body, shape, page, slot, 1, &resp);
+        if (rc == SIPHON_OK && slot->spans.failed)
+            rc = SIPHON_E_NOMEM;
+        if (rc != SIPHON_OK)
+            break;
+
+        const dz_envelope *env = &slot->call.env;
+        if (page == 1 && env->items_kind == DZ_JSON_NONE && env->other_array[0] != '\0')
+            siphon_log(ctx, SIPHON_LOG_WARN,
+                       "the answer of %s has no '%s' but has an array '%s'; if the records "
+                       "are there, set the stream's items_key option to '%s'",
+                       plan->path, plan->items_key, env->other_array, env->other_array);
+        int last = env->next == DZ_NEXT_FALSE || env->n_items == 0;
+        if (!last && can_ahead) {
+            rc = request_page(ctx, plan, body, shape, page + 1, &slots[page & 1], 0, NULL);
+            started = rc == SIPHON_OK;
+        }
+        if (rc == SIPHON_OK)
+            rc = emit_page(ctx, plan, shape, page, slot, &resp);
+        if (rc == SIPHON_OK && last) {
+            if (env->n_items == 0 && env->next == DZ_NEXT_TRUE)
+                siphon_log(ctx, SIPHON_LOG_WARN,
+                           "page %lld of %s came back empty but claims a next page; stopping "
+                           "here rather than asking forever", (long long)page, plan->path);
+            rc = SIPHON_DONE;
+        }
+    }
+    /* stopped early with a page asked for: the classifier must be done with
+     * its slot before the slot goes */
+    if (started)
+        api->http_finish(ctx, NULL);
+    dz_item_spans_free(&slots[0].spans);
+    dz_item_spans_free(&slots[1].spans);
     return rc == SIPHON_DONE ? SIPHON_OK : rc;
 }
 

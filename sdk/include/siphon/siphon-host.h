@@ -241,6 +241,36 @@ typedef struct siphon_host_api {
     int (*emit_raw_checked)(siphon_ctx *ctx, const char *json, size_t len,
                             const siphon_json_member *members, size_t n_members, int compact);
 
+    /* --- added in ABI 1.2 --- [ctx: stream] */
+
+    /*
+     * A request sent ahead: a stream that knows what it will ask next (the
+     * page after the one it is about to emit) starts that request, goes on
+     * with its work, and collects the answer later, so the server prepares
+     * the next page while the host writes this one. The request goes through
+     * the same budget, session and retry policy as http().
+     *
+     * http_start copies the request, its strings and its body; it fails
+     * (SIPHON_E_INVALID) only for a malformed request or when the ctx has a
+     * started request not yet finished: one at a time per ctx. The answer's
+     * classifier may run on another thread, with classify_user, so the
+     * plugin leaves what classify_user points to alone until http_finish
+     * returns. The body of the last answer http() or http_finish gave stays
+     * valid meanwhile.
+     *
+     * http_finish waits for the answer and returns what http() would have
+     * (the request's errors come here), filling *response; its body stays
+     * valid until the next http() or http_finish with the same ctx. With
+     * response NULL it cancels the request instead and returns
+     * SIPHON_E_CANCELLED once the classifier will not run again: what a
+     * stream that stops early (an error, a stop) calls before freeing
+     * classify_user. The host cancels a request still started when the
+     * callback returns. A run with "read_ahead": false sends the request
+     * only when http_finish asks for it, so plugins need no second path.
+     */
+    int (*http_start)(siphon_ctx *ctx, const siphon_http_request *request);
+    int (*http_finish)(siphon_ctx *ctx, siphon_http_response *response);
+
     /* New services go here, after the ones above, with a SIPHON_ABI_MINOR bump. */
 } siphon_host_api;
 

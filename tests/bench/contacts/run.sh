@@ -5,6 +5,8 @@
 #   raw     curl fetching the same pages into /dev/null (the transfer alone)
 #   jq      curl + jq turning the same pages into the same Singer RECORD lines
 #   siphon  siphon run --select contacts, stdout sink into /dev/null
+#   serial  the same with "read_ahead": false, each page asked for only once
+#           the one before is written: what read-ahead gains, in the same run
 #
 # Each fetches the same requests (page_size 10 000, one page after the other
 # per contact list, the lists at once, as siphon reads them), and each runs
@@ -63,6 +65,7 @@ start_emulator() { # CONTACTS
 {"source":"dinamize","user":"demo@siphon.test","password":"demo-secret-pw",
  "client_code":"100001","base_url":"$url","requests_per_minute":0}
 EOF
+    sed 's/}$/,"read_ahead":false}/' "$work/config.json" >"$work/config-serial.json"
 }
 
 export SIPHON_PLUGIN_PATH=$build/plugins/sinks:$build/plugins/dinamize
@@ -122,9 +125,13 @@ run_jq() {
     wait "${pids[@]}"
 }
 
-run_siphon() {
-    "${client[@]}" "$siphon" run -c "$work/config.json" --select contacts --sink stdout -q >/dev/null \
-        2>"$work/siphon.err" || { cat "$work/siphon.err" >&2; exit 1; }
+run_siphon() { # [CONFIG]
+    "${client[@]}" "$siphon" run -c "${1:-$work/config.json}" --select contacts --sink stdout -q \
+        >/dev/null 2>"$work/siphon.err" || { cat "$work/siphon.err" >&2; exit 1; }
+}
+
+run_serial() {
+    run_siphon "$work/config-serial.json"
 }
 
 # The bytes the API sends for the pages (once).
@@ -143,10 +150,10 @@ done
 # machine's state of the moment: on a machine whose speed drifts, the pair's
 # ratio is steadier than the fastest of each side, which may come from
 # different moments. Both are reported.
-best_raw= best_jq= best_siphon= pairs=
+best_raw= best_jq= best_siphon= best_serial= pairs= serial_pairs=
 for r in $(seq 1 "$repeat"); do
-    whats="raw siphon"
-    [ "$r" = 1 ] && whats="raw siphon jq"
+    whats="raw siphon serial"
+    [ "$r" = 1 ] && whats="raw siphon serial jq"
     for what in $whats; do
         t0=$(now); "run_$what"; t1=$(now)
         t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
@@ -158,6 +165,7 @@ for r in $(seq 1 "$repeat"); do
         fi
     done
     pairs="$pairs${pairs:+,}$(awk -v r="$last_raw" -v s="$last_siphon" 'BEGIN { printf "%.3f", r / s }')"
+    serial_pairs="$serial_pairs${serial_pairs:+,}$(awk -v r="$last_raw" -v s="$last_serial" 'BEGIN { printf "%.3f", r / s }')"
 done
 echo "contacts $contacts"
 echo "api_bytes $bytes"
@@ -165,6 +173,8 @@ echo "raw_seconds $best_raw"
 echo "jq_seconds $best_jq"
 echo "siphon_seconds $best_siphon"
 echo "pair_ratios $pairs"
+echo "serial_seconds $best_serial"
+echo "serial_pair_ratios $serial_pairs"
 echo "pinned $([ ${#server[@]} -gt 0 ] && echo 1 || echo 0)"
 
 for n in $rss_counts; do
