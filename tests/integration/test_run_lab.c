@@ -196,6 +196,23 @@ Test(run_lab, a_record_that_is_not_an_object_fails_its_stream_with_a_message)
     free(cfg);
 }
 
+Test(run_lab, requests_sent_ahead_follow_their_rules_and_a_forgotten_one_is_cancelled)
+{
+    /* the request left started never gets an answer and would retry for
+     * minutes: the run ends well inside sxt_siphon's limit only because the
+     * host cancels it when the read returns */
+    char *cfg = config("\"http_max_attempts\":100");
+    sxt_result r = run_select(cfg, "ahead", NULL);
+    cr_assert(r.exited && r.status == 0, "expected exit 0, got %d: %s", r.status, r.err);
+    sxt_singer s;
+    parse(&r, &s);
+    json_t *records = json_object_get(s.records_by_stream, "ahead");
+    cr_assert_eq(json_array_size(records), 3, "one record per rule kept\n%s", r.out);
+    sxt_singer_free(&s);
+    sxt_result_free(&r);
+    free(cfg);
+}
+
 Test(run_lab, full_table_activates_a_version_and_versions_every_record)
 {
     char *cfg = config("\"lab_records\":3,\"streams\":{\"steady\":{\"replication_method\":"

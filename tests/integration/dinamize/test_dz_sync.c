@@ -385,3 +385,87 @@ Test(dz_sync, a_budget_on_the_servers_window_spans_windows_without_a_rate_limit_
     sxt_result_free(&r);
     sxt_dz_stop(&t);
 }
+
+/* Requests the emulator has answered for path so far. */
+static json_int_t requests_for(sxt_dz *t, const char *path)
+{
+    json_t *stats = sxt_dz_stats(t);
+    json_int_t n = json_integer_value(json_object_get(json_object_get(stats, "requests"), path));
+    json_decref(stats);
+    return n;
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The bookmarks one per line, sorted: partitions finish in any order. */
+static char *bookmark_lines(const json_t *marks)
+{
+    char *lines[64];
+    size_t n = 0, total = 1;
+    const char *stream;
+    json_t *mark;
+    json_object_foreach((json_t *)marks, stream, mark) {
+        json_t *parts = json_object_get(mark, "partitions");
+        size_t count = json_is_array(parts) ? json_array_size(parts) : 1;
+        for (size_t i = 0; i < count && n < 64; i++) {
+            char *text = json_dumps(parts ? json_array_get(parts, i) : mark,
+                                    JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
+            lines[n] = malloc(strlen(stream) + strlen(text) + 3);
+            sprintf(lines[n], "%s %s\n", stream, text);
+            total += strlen(lines[n++]);
+            free(text);
+        }
+    }
+    qsort(lines, n, sizeof lines[0], by_text);
+    char *all = calloc(1, total);
+    for (size_t i = 0; i < n; i++) {
+        strcat(all, lines[i]);
+        free(lines[i]);
+    }
+    return all;
+}
+
+Test(dz_sync, reading_ahead_or_not_gives_the_same_records_bookmarks_and_requests)
+{
+    sxt_dz t;
+    /* many small pages, so most pages are asked for while another is emitted */
+    /* no rate limit: a run's 240024 answers would count as requests */
+    sxt_dz_start(&t, (const char *[]){"--page-cap", "5", "--contacts", "100", "--rate-limit", "0",
+                                      NULL}, NULL);
+    const char *paths[] = {"/emkt/contact/search", "/emkt/action/search"};
+    const char *streams[] = {"contacts", "actions"};
+    json_int_t sent[2][2];
+    char *marks[2];
+    for (int ahead = 0; ahead < 2; ahead++) {
+        sxt_dz_config(&t, ahead ? "{\"page_size\":5,\"read_ahead\":true}"
+                                : "{\"page_size\":5,\"read_ahead\":false}");
+        json_int_t before[2] = {requests_for(&t, paths[0]), requests_for(&t, paths[1])};
+        sxt_result r = sxt_dz_run(&t, NULL, (const char *[]){"run", "--select",
+                                                              "contacts,actions", NULL});
+        sxt_singer s;
+        sxt_dz_singer(&r, &s);
+        for (size_t i = 0; i < 2; i++) {
+            json_t *expected = sxt_dz_expected(&t, streams[i]);
+            sxt_dz_assert_same_records(streams[i], records_of(&s, streams[i]), expected);
+            json_decref(expected);
+            sent[ahead][i] = requests_for(&t, paths[i]) - before[i];
+        }
+        marks[ahead] = bookmark_lines(bookmarks(&s));
+        sxt_singer_free(&s);
+        sxt_result_free(&r);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        cr_expect_gt(sent[0][i], 5, "%s: too few pages to read ahead", streams[i]);
+        cr_expect_eq(sent[1][i], sent[0][i],
+                     "%s: %lld requests reading ahead, %lld without: reading ahead must never "
+                     "ask past the last page", streams[i], (long long)sent[1][i],
+                     (long long)sent[0][i]);
+    }
+    cr_expect_str_eq(marks[1], marks[0], "the bookmarks differ:\n%s\n%s", marks[1], marks[0]);
+    free(marks[0]);
+    free(marks[1]);
+    sxt_dz_stop(&t);
+}

@@ -10,6 +10,8 @@
  *   aborting  calls abort() after lab_records records
  *   foreign   emits a record for "steady", which it does not own
  *   garbage   emits a JSON array instead of an object
+ *   ahead     the rules of http_start/http_finish, one record per rule kept,
+ *             and a request left started for the host to cancel
  *
  * "failing", "crashing", "aborting", "foreign" and "garbage" are the
  * misbehaving third-party plugins of the reliability tests.
@@ -157,6 +159,38 @@ static int read_garbage(siphon_ctx *ctx, const json_t *context)
     return siphon_api(ctx)->emit_record(ctx, NULL, json_pack("[i]", 1));
 }
 
+/* A server that never answers: nothing listens on the discard port, so
+ * every attempt fails and the request backs off and retries (for minutes with
+ * http_max_attempts 100) until someone cancels it. */
+#define NOWHERE "http://127.0.0.1:9/never"
+
+static int rule_kept(siphon_ctx *ctx, int64_t id, const char *rule)
+{
+    return siphon_api(ctx)->emit_record(ctx, NULL, json_pack("{s:I, s:s, s:s}", "id",
+                                                             (json_int_t)id, "seq", "0", "note",
+                                                             rule));
+}
+
+static int read_ahead(siphon_ctx *ctx, const json_t *context)
+{
+    (void)context;
+    const siphon_host_api *api = siphon_api(ctx);
+    if (!SIPHON_HOST_HAS(api, http_finish))
+        return SIPHON_E_UNSUPPORTED;
+    siphon_http_response resp = {.struct_size = sizeof resp};
+    int rc = api->http_finish(ctx, &resp);
+    if (rc != SIPHON_E_INVALID || (rc = rule_kept(ctx, 1, "finish without a start")) != 0)
+        return rc == SIPHON_OK ? SIPHON_E_INTERNAL : rc;
+    siphon_http_request req = {.struct_size = sizeof req, .method = "GET", .path = NOWHERE};
+    if ((rc = api->http_start(ctx, &req)) != SIPHON_OK)
+        return rc;
+    rc = api->http_start(ctx, &req);
+    if (rc != SIPHON_E_INVALID || (rc = rule_kept(ctx, 2, "one request at a time")) != 0)
+        return rc == SIPHON_OK ? SIPHON_E_INTERNAL : rc;
+    /* the first request is still started: returning leaves it to the host */
+    return rule_kept(ctx, 3, "left started");
+}
+
 #define LAB_STREAM(var, name_, read_, parent_, part_, keys_, caps_)            \
     static const siphon_stream_vtable var = {                                 \
         .base = {.struct_size = sizeof(siphon_stream_vtable),                 \
@@ -178,10 +212,11 @@ LAB_STREAM(lab_crashing, "crashing", read_crashing, NULL, NULL, lab_keys, 0);
 LAB_STREAM(lab_aborting, "aborting", read_aborting, NULL, NULL, lab_keys, 0);
 LAB_STREAM(lab_foreign, "foreign", read_foreign, NULL, NULL, lab_keys, 0);
 LAB_STREAM(lab_garbage, "garbage", read_garbage, NULL, NULL, lab_keys, 0);
+LAB_STREAM(lab_ahead, "ahead", read_ahead, NULL, NULL, lab_keys, 0);
 
 static const siphon_component *const lab_components[] = {
     &lab_steady.base, &lab_parent.base, &lab_child.base, &lab_unsorted.base, &lab_failing.base,
-    &lab_crashing.base, &lab_aborting.base, &lab_foreign.base, &lab_garbage.base, NULL};
+    &lab_crashing.base, &lab_aborting.base, &lab_foreign.base, &lab_garbage.base, &lab_ahead.base, NULL};
 
 SIPHON_PLUGIN_DEFINE("lab-streams", "1.0.0", "MIT", "Test streams for the host's own tests",
                      lab_components);
