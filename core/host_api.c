@@ -482,6 +482,25 @@ static int api_http(siphon_ctx *ctx, const siphon_http_request *req, siphon_http
     return http_outcome(ctx, rc, resp, message);
 }
 
+/* One of the run's slots for a request ahead, if one is free. */
+static int take_ahead_slot(sx_run *run)
+{
+    int used = atomic_load(&run->ahead_in_use);
+    while (used < run->ahead_slots)
+        if (atomic_compare_exchange_weak(&run->ahead_in_use, &used, used + 1))
+            return 1;
+    return 0;
+}
+
+/* The started request is done with (answered or cancelled): its slot frees. */
+static int end_ahead(siphon_ctx *ctx, int rc)
+{
+    if (ctx->ahead_slot)
+        atomic_fetch_sub(&ctx->run->ahead_in_use, 1);
+    ctx->ahead_slot = 0;
+    return rc;
+}
+
 static int api_http_start(siphon_ctx *ctx, const siphon_http_request *req)
 {
     if (ctx == NULL || req == NULL || ctx->stream == NULL)
@@ -497,11 +516,18 @@ static int api_http_start(siphon_ctx *ctx, const siphon_http_request *req)
     ctx->ahead_login = (sx_login_user){ctx->run, ctx->stream};
     sx_http_auth auth = {rt->session, sx_source_login, &ctx->ahead_login};
     char message[sizeof ctx->error];
-    int rc = sx_http_start(rt->http, req, &auth, &ctx->ahead_body, ctx->run->read_ahead,
-                           &ctx->ahead, message, sizeof message);
+    /* without a free slot the request is still accepted, and sent when
+     * http_finish asks for it, so the plugin needs no second path */
+    ctx->ahead_slot = ctx->run->read_ahead && take_ahead_slot(ctx->run);
+    /* A deferred request is sent when the last answer is no longer valid, so
+     * it can take that answer's buffer: only a request really ahead costs a
+     * second page of memory. */
+    sx_http_buffer *into = ctx->ahead_slot ? &ctx->ahead_body : &ctx->body;
+    int rc = sx_http_start(rt->http, req, &auth, into, ctx->ahead_slot, &ctx->ahead, message,
+                           sizeof message);
     if (rc != SIPHON_OK)
         sx_mask(message, ctx->error, sizeof ctx->error);
-    return rc;
+    return rc == SIPHON_OK ? rc : end_ahead(ctx, rc);
 }
 
 static int api_http_finish(siphon_ctx *ctx, siphon_http_response *resp)
@@ -517,16 +543,19 @@ static int api_http_finish(siphon_ctx *ctx, siphon_http_response *resp)
     sx_http_pending *p = ctx->ahead;
     ctx->ahead = NULL;
     if (resp == NULL)
-        return sx_http_finish(p, NULL, NULL, NULL, 0);
+        return end_ahead(ctx, sx_http_finish(p, NULL, NULL, NULL, 0));
     char message[sizeof ctx->error];
     memset(resp, 0, sizeof *resp);
     resp->struct_size = sizeof *resp;
-    int rc = sx_http_finish(p, resp, &ctx->run->stop, message, sizeof message);
-    /* The answer is in ahead_body: it becomes the current body, and the
-     * previous answer's buffer receives the next request sent ahead. */
-    sx_http_buffer previous = ctx->body;
-    ctx->body = ctx->ahead_body;
-    ctx->ahead_body = previous;
+    int sent_ahead = ctx->ahead_slot;
+    int rc = end_ahead(ctx, sx_http_finish(p, resp, &ctx->run->stop, message, sizeof message));
+    if (sent_ahead) {
+        /* The answer is in ahead_body: it becomes the current body, and the
+         * previous answer's buffer receives the next request sent ahead. */
+        sx_http_buffer previous = ctx->body;
+        ctx->body = ctx->ahead_body;
+        ctx->ahead_body = previous;
+    }
     return http_outcome(ctx, rc, resp, message);
 }
 
@@ -618,7 +647,7 @@ void sx_ctx_release(siphon_ctx *ctx)
     /* a request the plugin started and never collected: the helper must be
      * done with the buffer and the login user before they go */
     if (ctx->ahead != NULL) {
-        sx_http_finish(ctx->ahead, NULL, NULL, NULL, 0);
+        end_ahead(ctx, sx_http_finish(ctx->ahead, NULL, NULL, NULL, 0));
         ctx->ahead = NULL;
     }
     sx_http_buffer_free(&ctx->ahead_body);

@@ -28,7 +28,8 @@ static const siphon_option host_top[] = {
      "How many streams are read at the same time (1 to 64).", NULL, NULL},
     {"read_ahead", SIPHON_OPT_BOOL, 0, "true",
      "Let a stream ask for its next page while it hands the current one to the sink (one "
-     "request ahead per stream); false asks for each page only once the last is written.",
+     "request ahead per stream, half the workers at once, each holding a second page in "
+     "memory); false asks for each page only once the last is written.",
      NULL, NULL},
     {"http_timeout_s", SIPHON_OPT_NUMBER, 0, "60",
      "Seconds one HTTP request may take before it counts as failed and is retried.", NULL, NULL},

@@ -17,8 +17,10 @@
  * small enough that memory stays flat (a few MB of records at most). */
 #define RUN_QUEUE_CAPACITY 2048
 /* ... and at most this much record text, so large records do not make the
- * queue large: 2048 records of 1 MB would otherwise be 2 GB. */
-#define RUN_QUEUE_TEXT_BYTES (8u << 20)
+ * queue large: 2048 records of 1 MB would otherwise be 2 GB. 4 MB (7 000
+ * contacts) keeps the sink fed; the pages a stream reads ahead are the
+ * buffer between the API and siphon, not this queue. */
+#define RUN_QUEUE_TEXT_BYTES (4u << 20)
 
 /* A message's weight in the queue: the bytes of its record text. */
 static size_t msg_weight(const void *item)
@@ -215,6 +217,8 @@ int sx_run_open(sx_run *run, const sx_run_options *opts, sx_error *err)
     const json_t *ahead = sx_config_host_value(&run->config, NULL, "read_ahead");
     if (ahead != NULL && !json_is_null(ahead))
         sx_json_to_bool(ahead, &run->read_ahead);
+    run->ahead_slots = run->n_workers / 2 > 1 ? (int)(run->n_workers / 2) : 1;
+    atomic_init(&run->ahead_in_use, 0);
     run->checkpoint_records = host_int(run, NULL, "checkpoint_records", 10000);
     run->checkpoint_ms = (int64_t)(host_number(run, NULL, "checkpoint_seconds", 5) * 1000);
     /* Singer METRIC lines are for the orchestrator reading stderr; on a

@@ -174,6 +174,7 @@ struct siphon_ctx {
     sx_http_pending *ahead;
     sx_http_buffer ahead_body;
     sx_login_user ahead_login;
+    int ahead_slot;              /* the started request holds one of run->ahead_slots */
     char error[1024];
     char scratch[128];           /* config_string's text of a non-string value */
     int status_hint;             /* SX_EXIT_AUTH once credentials were rejected */
@@ -221,6 +222,11 @@ struct sx_run {
 
     volatile int stop;           /* cancellation: a signal or a fatal sink error */
     int read_ahead;              /* http_start sends at once ("read_ahead", default on) */
+    /* How many requests may be ahead at once: half the workers, at least one.
+     * Each costs a second page in memory; the streams past it wait their turn
+     * (their http_start is deferred to http_finish). */
+    int ahead_slots;
+    atomic_int ahead_in_use;
     int64_t started_ms;
     int64_t checkpoint_records;
     int64_t checkpoint_ms;

@@ -295,6 +295,7 @@ Test(config, host_defaults_are_documented_values)
     cr_assert_eq(json_integer_value(sx_config_host_value(&cfg, NULL, "workers")), 4);
     cr_assert_eq(json_number_value(sx_config_host_value(&cfg, NULL, "http_timeout_s")), 60.0);
     cr_assert_eq(json_integer_value(sx_config_host_value(&cfg, NULL, "http_max_attempts")), 6);
+    cr_assert(json_is_true(sx_config_host_value(&cfg, NULL, "read_ahead")));
     cr_assert_str_eq(json_string_value(sx_config_host_value(&cfg, NULL, "log_level")), "info");
     cr_assert_eq(json_integer_value(sx_config_host_value(&cfg, NULL, "checkpoint_records")), 10000);
     cr_assert_eq(json_number_value(sx_config_host_value(&cfg, NULL, "checkpoint_seconds")), 5.0);

@@ -104,13 +104,17 @@ static dz_item_span *add_span(dz_item_spans *spans, size_t off, size_t len, int 
 }
 
 /* Keeps the members the scan found for a plain item, unless its table
- * would pass the page's budget or its offsets do not fit 32 bits; without
- * one the host walks the item itself, which is slower, not wrong. */
+ * would pass the page's budget or does not fit a dz_member (an item past
+ * 64 KiB, a key past 255 bytes); without one the host walks the item itself,
+ * which is slower, not wrong. */
 static void keep_members(dz_item_spans *spans, dz_item_span *span, const siphon_json_object *o)
 {
     size_t need = spans->n_members + o->n_members;
-    if (span->len > UINT32_MAX || need > DZ_MEMBERS_MAX_BYTES / sizeof(dz_member))
+    if (span->len > DZ_MEMBER_ITEM_MAX || need > DZ_MEMBERS_MAX_BYTES / sizeof(dz_member))
         return;
+    for (size_t i = 0; i < o->n_members; i++)
+        if (o->members[i].key_len > UINT8_MAX)
+            return;
     if (need > spans->cap_members) {
         size_t ncap = spans->cap_members ? spans->cap_members : 4096;
         while (ncap < need)
@@ -124,9 +128,13 @@ static void keep_members(dz_item_spans *spans, dz_item_span *span, const siphon_
     for (size_t i = 0; i < o->n_members; i++) {
         const siphon_json_member *m = &o->members[i];
         spans->members[spans->n_members + i] = (dz_member){
-            (uint32_t)(m->key_off - o->start), (uint32_t)m->key_len,
-            (uint32_t)(m->val_off - o->start), (uint32_t)m->val_len,
-            m->kind, m->key_escaped, m->val_escaped};
+            .key_off = (uint16_t)(m->key_off - o->start),
+            .val_off = (uint16_t)(m->val_off - o->start),
+            .val_len = (uint16_t)m->val_len,
+            .key_len = (uint8_t)m->key_len,
+            .flags = (uint8_t)((m->kind & DZ_MEMBER_KIND) |
+                               (m->key_escaped ? DZ_MEMBER_KEY_ESC : 0) |
+                               (m->val_escaped ? DZ_MEMBER_VAL_ESC : 0))};
     }
     span->has_members = 1;
     span->compact = o->compact;
@@ -152,8 +160,9 @@ const siphon_json_member *dz_item_members(dz_item_spans *spans, const dz_item_sp
         spans->handed[i] = (siphon_json_member){
             .key_off = from[i].key_off, .key_len = from[i].key_len,
             .val_off = from[i].val_off, .val_len = from[i].val_len,
-            .key_escaped = from[i].key_escaped, .kind = from[i].kind,
-            .val_escaped = from[i].val_escaped};
+            .key_escaped = (from[i].flags & DZ_MEMBER_KEY_ESC) != 0,
+            .kind = from[i].flags & DZ_MEMBER_KIND,
+            .val_escaped = (from[i].flags & DZ_MEMBER_VAL_ESC) != 0};
     return spans->handed;
 }
 

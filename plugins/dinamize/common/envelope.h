@@ -81,17 +81,26 @@ typedef struct dz_item_span {
 } dz_item_span;
 
 /* A top-level member of an item, counted from the item's '{': a page keeps
- * one per member of its plain items, so this is half a siphon_json_member. */
+ * one per member of its plain items, 8 bytes where a siphon_json_member takes
+ * 40, since a stream reading ahead holds two pages' tables at once. An item
+ * longer than DZ_MEMBER_ITEM_MAX, or with a key longer than 255 bytes, goes
+ * without a table. */
 typedef struct dz_member {
-    uint32_t key_off, key_len, val_off, val_len;
-    unsigned char kind, key_escaped, val_escaped;
+    uint16_t key_off, val_off, val_len;
+    uint8_t key_len;
+    uint8_t flags;     /* kind (DZ_MEMBER_KIND bits), DZ_MEMBER_KEY_ESC, DZ_MEMBER_VAL_ESC */
 } dz_member;
 
+#define DZ_MEMBER_ITEM_MAX UINT16_MAX
+#define DZ_MEMBER_KIND 0x07u
+#define DZ_MEMBER_KEY_ESC 0x08u
+#define DZ_MEMBER_VAL_ESC 0x10u
+
 /* A page's member tables stop growing past this many bytes: enough for
- * 10 000 items of 40 top-level members (contacts have 13: 2.6 MB), and a
+ * 10 000 items of 50 top-level members (contacts have 13: 1 MB), and a
  * bound on what a page of many tiny members can add to a worker's memory.
  * The items after go without a table, and the host finds their members. */
-#define DZ_MEMBERS_MAX_BYTES (8u << 20)
+#define DZ_MEMBERS_MAX_BYTES (4u << 20)
 
 /* The items of the last page scanned; reused from page to page. */
 typedef struct dz_item_spans {

@@ -265,8 +265,10 @@ typedef struct siphon_host_api {
      * SIPHON_E_CANCELLED once the classifier will not run again: what a
      * stream that stops early (an error, a stop) calls before freeing
      * classify_user. The host cancels a request still started when the
-     * callback returns. A run with "read_ahead": false sends the request
-     * only when http_finish asks for it, so plugins need no second path.
+     * callback returns. When the run does not read ahead ("read_ahead":
+     * false, or as many streams as it allows already do), the request is
+     * sent only when http_finish asks for it, so plugins need no second
+     * path.
      */
     int (*http_start)(siphon_ctx *ctx, const siphon_http_request *request);
     int (*http_finish)(siphon_ctx *ctx, siphon_http_response *response);
