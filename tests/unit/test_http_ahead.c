@@ -115,6 +115,17 @@ static sx_http_pending *start(ahead_rig *r, const siphon_http_request *req, sx_h
     return p;
 }
 
+/* The answer of p, which must be a success; its body is valid until the
+ * buffer given to start is reused. */
+static siphon_http_response finish_ok(sx_http_pending *p)
+{
+    siphon_http_response resp = {.struct_size = sizeof resp};
+    char message[512];
+    int rc = sx_http_finish(p, &resp, NULL, message, sizeof message);
+    cr_assert_eq(rc, SIPHON_OK, "%s", message);
+    return resp;
+}
+
 Test(http_ahead, a_started_request_leaves_before_its_answer_is_asked_for, .init = sxt_deadline_30s)
 {
     ahead_rig r;
@@ -127,10 +138,7 @@ Test(http_ahead, a_started_request_leaves_before_its_answer_is_asked_for, .init 
     /* nobody has called finish: the helper sent it */
     cr_assert_eq(sxt_httpd_wait_count(r.server, PAGE, 1, 10000), 0);
 
-    siphon_http_response resp = {.struct_size = sizeof resp};
-    char message[512];
-    int rc = sx_http_finish(p, &resp, NULL, message, sizeof message);
-    cr_assert_eq(rc, SIPHON_OK, "%s", message);
+    siphon_http_response resp = finish_ok(p);
     cr_expect_eq(resp.status, 200);
     cr_expect_eq(resp.attempts, 1);
     cr_expect_str_eq(resp.body, "ok: page 2");
@@ -158,10 +166,7 @@ Test(http_ahead, the_request_is_copied_so_the_caller_may_reuse_its_text_at_once,
     sx_http_pending *p = start(&r, &req, &body, 1);
     memset(text, 'X', sizeof text - 1);
     memset(path, 'Y', sizeof path - 1);
-    siphon_http_response resp = {.struct_size = sizeof resp};
-    char message[512];
-    cr_assert_eq(sx_http_finish(p, &resp, NULL, message, sizeof message), SIPHON_OK, "%s",
-                 message);
+    finish_ok(p);
     const sxt_request *seen_req = sxt_httpd_request(r.server, PAGE, 0);
     cr_assert_not_null(seen_req);
     cr_expect_str_eq(seen_req->body, "{\"page_number\":7}");
@@ -194,9 +199,7 @@ Test(http_ahead, the_last_answer_stays_whole_while_the_next_arrives, .init = sxt
     sx_http_pending *p = start(&r, &req2, &next, 1);
     /* the caller reads page 1 while page 2 is on its way */
     cr_expect_str_eq(resp1.body, "ok: page 1, all of it");
-    siphon_http_response resp2 = {.struct_size = sizeof resp2};
-    cr_assert_eq(sx_http_finish(p, &resp2, NULL, message, sizeof message), SIPHON_OK, "%s",
-                 message);
+    siphon_http_response resp2 = finish_ok(p);
     cr_expect_str_eq(resp1.body, "ok: page 1, all of it", "page 1 untouched by page 2");
     cr_assert_eq(resp2.body_len, big);
     cr_expect_eq(memcmp(resp2.body, page2, big), 0);
@@ -221,8 +224,7 @@ Test(http_ahead, retries_logins_and_verdicts_apply_as_to_any_request, .init = sx
     char message[512];
 
     sx_http_pending *p = start(&r, &req, &body, 1);
-    cr_assert_eq(sx_http_finish(p, &resp, NULL, message, sizeof message), SIPHON_OK, "%s",
-                 message);
+    resp = finish_ok(p);
     cr_expect_eq(resp.attempts, 2);
     cr_expect_str_eq(resp.body, "ok: after a retry");
     cr_expect_eq(atomic_load(&r.logins), 1, "the helper logged in for the request");
@@ -258,10 +260,7 @@ Test(http_ahead, finish_without_a_response_cancels_a_slow_request_at_once,
     /* the helper is free again and serves the next request */
     sxt_httpd_push_status(r.server, PAGE, 200, "ok: next");
     p = start(&r, &req, &body, 1);
-    siphon_http_response resp = {.struct_size = sizeof resp};
-    char message[512];
-    cr_assert_eq(sx_http_finish(p, &resp, NULL, message, sizeof message), SIPHON_OK, "%s",
-                 message);
+    siphon_http_response resp = finish_ok(p);
     cr_expect_str_eq(resp.body, "ok: next");
     sx_http_buffer_free(&body);
     rig_down(&r);
@@ -311,10 +310,7 @@ Test(http_ahead, a_helper_keeps_its_connection_from_one_page_to_the_next,
     sx_http_buffer body = {0};
     for (int i = 0; i < 4; i++) {
         sx_http_pending *p = start(&r, &req, &body, 1);
-        siphon_http_response resp = {.struct_size = sizeof resp};
-        char message[512];
-        cr_assert_eq(sx_http_finish(p, &resp, NULL, message, sizeof message), SIPHON_OK, "%s",
-                     message);
+        finish_ok(p);
     }
     int port = sxt_httpd_request(r.server, PAGE, 0)->client_port;
     for (size_t i = 1; i < 4; i++)
@@ -335,10 +331,7 @@ Test(http_ahead, a_deferred_request_leaves_only_when_its_answer_is_asked_for,
     sx_http_buffer body = {0};
     sx_http_pending *p = start(&r, &req, &body, 0);
     cr_expect_eq(sxt_httpd_count(r.server, PAGE), 0, "read_ahead off: nothing sent at start");
-    siphon_http_response resp = {.struct_size = sizeof resp};
-    char message[512];
-    cr_assert_eq(sx_http_finish(p, &resp, NULL, message, sizeof message), SIPHON_OK, "%s",
-                 message);
+    siphon_http_response resp = finish_ok(p);
     cr_expect_eq(sxt_httpd_count(r.server, PAGE), 1);
     cr_expect_str_eq(resp.body, "ok: deferred");
     cr_expect(pthread_equal(s.thread, pthread_self()), "deferred: classified on the caller");
