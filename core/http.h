@@ -118,7 +118,8 @@ int sx_http_perform(sx_http *h, const siphon_http_request *req, const sx_http_au
  * the caller leaves body and classify_user alone (the classifier runs on the
  * helper) and keeps what auth points to alive (auth itself is copied). With
  * in_background 0 nothing is sent before sx_http_finish, which then performs
- * the request on the calling thread: a run told not to read ahead.
+ * the request on the calling thread: a run told not to read ahead, or one
+ * whose requests ahead are all in use.
  * Returns SIPHON_OK with *out set; SIPHON_E_INVALID or SIPHON_E_NOMEM (message
  * says why) when nothing was started.
  */

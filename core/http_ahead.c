@@ -44,7 +44,6 @@ struct helper {
     sx_http_pending *job;     /* under the pool's lock */
     helper *next;             /* every helper of the pool */
     helper *next_idle;
-    int idle;
 };
 
 struct sx_ahead_pool {
@@ -79,7 +78,6 @@ static void *helper_main(void *arg)
             pthread_mutex_lock(&pool->lock);
             p->done = 1;
             self->job = NULL;
-            self->idle = 1;
             self->next_idle = pool->idle;
             pool->idle = self;
             pthread_cond_broadcast(&pool->done);
@@ -103,7 +101,6 @@ static int dispatch(sx_ahead_pool *pool, sx_http_pending *p)
     helper *w = pool->idle;
     if (w != NULL) {
         pool->idle = w->next_idle;
-        w->idle = 0;
         w->job = p;
         pthread_cond_signal(&w->wake);
         pthread_mutex_unlock(&pool->lock);
