@@ -14,7 +14,8 @@
  *  - every error is a config error naming the file (or, for --sink, the
  *    flag), and shows no secret: neither one the host registered, nor a
  *    value of a secret option (raw or JSON-escaped) once the host knows
- *    which options are secret;
+ *    which options are secret; where a secret spells a piece of the host's
+ *    own words, the same input loaded with other secrets tells them apart;
  *  - after resolution every typed option reads back typed (an int option
  *    an integer, a choice one of its choices, ...), and a string is taken
  *    for an integer exactly when it spells one;
@@ -79,6 +80,13 @@ static int plain_name(const char *s)
     return 1;
 }
 
+/* A value as the host reads it: any bytes, UTF-8 or not (json_string would
+ * refuse the latter, and a later line would then not replace an earlier). */
+static json_t *overlay_text(const char *value)
+{
+    return json_stringn_nocheck(value, strlen(value));
+}
+
 static void directive(void *user, const char *line)
 {
     directives *d = user;
@@ -98,7 +106,7 @@ static void directive(void *user, const char *line)
         if (is_env && allowed_env(name)) {
             setenv(name, value, 1);
             if (is_secret_source(name))
-                json_object_set_new(d->overlaid, name, json_string(value));
+                json_object_set_new(d->overlaid, name, overlay_text(value));
         } else if (is_cred && plain_name(name)) {
             const char *dir = sxt_fuzz_path("credentials");
             mkdir(dir, 0700);
@@ -110,7 +118,7 @@ static void directive(void *user, const char *line)
             if (is_secret_source(name)) {
                 char key[300];
                 snprintf(key, sizeof key, "cred:%s", name);
-                json_object_set_new(d->overlaid, key, json_string(value));
+                json_object_set_new(d->overlaid, key, overlay_text(value));
             }
         }
     }
@@ -167,32 +175,131 @@ static void add_secret(json_t *secrets, const json_t *v)
     }
 }
 
-/* Every value the file gives a secret option, wherever the host reads
- * secrets from: the top level, "streams" entries, the sink object. */
-static void file_secrets(const json_t *root, const sx_registry *reg, const char *override,
-                         json_t *secrets)
+/* Calls fn for every place the file may give a secret option a value,
+ * wherever the host reads secrets from: the top level, "streams" entries,
+ * the sink object. */
+static void visit_file_secrets(json_t *root, const char *override,
+                               void (*fn)(json_t *holder, const char *key, void *user),
+                               void *user)
 {
     static const char *const top[] = {"password", "api_pin", NULL};
     for (size_t i = 0; top[i] != NULL; i++) {
-        add_secret(secrets, json_object_get(root, top[i]));
+        fn(root, top[i], user);
         const char *name;
-        const json_t *conf;
-        json_object_foreach((json_t *)json_object_get(root, "streams"), name, conf)
-            add_secret(secrets, json_object_get(conf, top[i]));
+        json_t *conf;
+        json_object_foreach(json_object_get(root, "streams"), name, conf)
+            fn(conf, top[i], user);
     }
     /* The sink object's options are the options of the sink it names (or,
      * without "type", of the --sink one): "token" is a secret of "file". */
-    const json_t *sink = json_object_get(root, "sink");
+    json_t *sink = json_object_get(root, "sink");
     const char *type = json_string_value(json_object_get(sink, "type"));
     if (type == NULL)
         type = override;
     if (type != NULL && strcmp(type, "file") == 0)
-        add_secret(secrets, json_object_get(sink, "token"));
-    (void)reg;
+        fn(sink, "token", user);
 }
 
+static void collect_secret(json_t *holder, const char *key, void *secrets)
+{
+    add_secret(secrets, json_object_get(holder, key));
+}
+
+/* Puts another secret of the same kind in place (sxt_fuzz_other_secret);
+ * counts in *failed a number the change would not keep a number. */
+static void change_secret(json_t *holder, const char *key, void *failed)
+{
+    json_t *v = json_object_get(holder, key);
+    if (json_is_string(v)) {
+        size_t n = json_string_length(v);
+        char *other = sxt_fuzz_other_secret(json_string_value(v), n, 0);
+        json_object_set_new(holder, key, json_stringn(other, n));
+        free(other);
+    } else if (json_is_number(v)) {
+        char *text = json_dumps(v, JSON_ENCODE_ANY);
+        char *other = text ? sxt_fuzz_other_secret(text, strlen(text), 1) : NULL;
+        json_t *n = other ? json_loads(other, JSON_DECODE_ANY, NULL) : NULL;
+        if (json_is_number(n))
+            json_object_set(holder, key, n);
+        else
+            ++*(int *)failed;
+        json_decref(n);
+        free(other);
+        free(text);
+    }
+}
+
+/* What loading the same input again takes. */
+typedef struct input {
+    const char *path;
+    const sx_registry *reg;
+    const char *override;
+    const directives *d;
+} input;
+
+/* Writes the secret overlays again, as given or each changed into another
+ * secret of its kind. */
+static void write_overlays(const directives *d, int changed)
+{
+    const char *name;
+    json_t *v;
+    json_object_foreach(d->overlaid, name, v) {
+        const char *value = json_string_value(v);
+        size_t n = json_string_length(v);
+        char *other = changed ? sxt_fuzz_other_secret(value, n, 0) : NULL;
+        if (other != NULL)
+            value = other;
+        if (strncmp(name, "cred:", 5) == 0) {
+            char path[700];
+            snprintf(path, sizeof path, "%s/%s", sxt_fuzz_path("credentials"), name + 5);
+            sxt_fuzz_write(path, value, n);
+        } else {
+            setenv(name, value, 1);
+        }
+        free(other);
+    }
+}
+
+/*
+ * The message the same input gives once every secret is another of its kind
+ * (overlays rewritten, the file's values replaced after loading), through
+ * resolution and, with require, the check of required options: what stays
+ * the same in it is not a secret's. NULL when a number cannot be changed.
+ * The overlays are put back afterwards.
+ */
+static char *message_with_other_secrets(const input *in, int require)
+{
+    write_overlays(in->d, 1);
+    sx_config cfg;
+    sx_error err;
+    sx_error_clear(&err);
+    char *msg = NULL;
+    if (sx_config_load(&cfg, in->path, &err) == 0) {
+        int failed = 0;
+        visit_file_secrets(cfg.root, in->override, change_secret, &failed);
+        if (failed == 0) {
+            if (sx_config_resolve(&cfg, in->reg, in->override, &err) == 0 && require)
+                sx_config_require(&cfg, &err);
+            msg = strdup(err.msg);
+        }
+    } else {
+        msg = strdup(err.msg);
+    }
+    sx_config_free(&cfg);
+    write_overlays(in->d, 0);
+    return msg;
+}
+
+/*
+ * A config error names where it is and shows no secret. Once the host knows
+ * which options are secret (again != NULL), no secret value may show either;
+ * one may still spell a piece of the file's path or of the words around it
+ * ("ial" in "credential file"), so the message is compared with the one the
+ * same input gives with other secrets (sxt_fuzz_no_secret_shown). That
+ * second load registers other secrets: it comes last in a check.
+ */
 static void check_error(const sx_error *err, const char *label, const directives *d,
-                        const json_t *secrets, int host_knows_secrets)
+                        const input *again, int require)
 {
     SXT_FUZZ_CHECK(err->exit_code == SX_EXIT_CONFIG, "exit code %d: %s", err->exit_code,
                    err->msg);
@@ -205,8 +312,11 @@ static void check_error(const sx_error *err, const char *label, const directives
                 strncmp(err->msg, "credential file ", 16) == 0;
     SXT_FUZZ_CHECK(named, "the error does not say where: %s", err->msg);
     SXT_FUZZ_CHECK(!sx_mask_contains_secret(err->msg), "a registered secret in: %s", err->msg);
-    if (host_knows_secrets)
-        sxt_fuzz_no_secret_in("an error", err->msg, secrets);
+    if (again != NULL) {
+        char *other = message_with_other_secrets(again, require);
+        sxt_fuzz_no_secret_shown("an error", err->msg, other, d->secrets);
+        free(other);
+    }
 }
 
 /* The masked config (`siphon about`) holds no secret in any string value.
@@ -363,16 +473,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sx_error err;
     sx_error_clear(&err);
     if (sx_config_load(&cfg, path, &err) != 0) {
-        check_error(&err, label, &d, d.secrets, 0);
+        check_error(&err, label, &d, NULL, 0);
         goto done;
     }
     const char *override = d.has_sink ? d.sink : NULL;
-    file_secrets(cfg.root, reg, override, d.secrets);
+    visit_file_secrets(cfg.root, override, collect_secret, d.secrets);
+    const input again = {path, reg, override, &d};
     check_int_coercion(cfg.root);
     int resolved = sx_config_resolve(&cfg, reg, override, &err);
     effective_overlays(&d, cfg.sink);
     if (resolved != 0) {
-        check_error(&err, label, &d, d.secrets, cfg.source != NULL);
+        check_error(&err, label, &d, cfg.source != NULL ? &again : NULL, 0);
         goto done;
     }
     check_values(&cfg, reg);
@@ -384,9 +495,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     SXT_FUZZ_CHECK(json_equal(first, cfg.root), "resolving twice changes the config");
     json_decref(first);
 
-    if (sx_config_require(&cfg, &err) != 0)
-        check_error(&err, label, &d, d.secrets, 1);
-    sx_error_clear(&err);
+    sx_error required;
+    sx_error_clear(&required);
+    sx_config_require(&cfg, &required);
 
     json_t *masked = sx_config_masked(&cfg);
     char *shown = json_dumps(masked, JSON_COMPACT);
@@ -405,6 +516,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         sx_catalog_free(&cat);
     }
+    if (required.exit_code != SX_EXIT_OK)
+        check_error(&required, label, &d, &again, 1);
 
 done:
     sx_config_free(&cfg);

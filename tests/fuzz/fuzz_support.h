@@ -70,6 +70,28 @@ char *sxt_fuzz_text(const uint8_t *data, size_t size);
  */
 void sxt_fuzz_no_secret_in(const char *what, const char *text, const json_t *secrets);
 
+/*
+ * The same check for a message in which a secret may happen to spell a piece
+ * of the host's own words (a credential "ial" in "credential file"). other
+ * is the message the same input gives once every secret is changed by
+ * sxt_fuzz_other_secret: an occurrence counts only where other does not hold
+ * the same text at the same place, counted from the start or from the end,
+ * for a secret the host shows changes with it. A secret the change leaves as
+ * it is (no letter, no digit but 0) cannot be told from the host's words
+ * this way and is skipped. other NULL: every occurrence counts.
+ */
+void sxt_fuzz_no_secret_shown(const char *what, const char *text, const char *other,
+                              const json_t *secrets);
+
+/*
+ * Another secret of the same kind: every letter moved to the next (z to a)
+ * and every digit 1-9 to the next (9 to 1); 0 and other bytes stay, so the
+ * length, the sign and the zeros of a number stay and an option takes or
+ * refuses the new value as it did the old. digits_only for a JSON number's
+ * text (its "e" stays). n bytes of secret; malloc'd, NUL-terminated.
+ */
+char *sxt_fuzz_other_secret(const char *secret, size_t n, int digits_only);
+
 /* Forgets the secrets registered while handling one input. */
 void sxt_fuzz_end_input(void);
 
