@@ -141,11 +141,7 @@ char *sxt_fuzz_other_secret(const char *secret, size_t n, int digits_only)
     return other;
 }
 
-/* Whether needle occurs in text at a place where other does not hold it as
- * well, counted from the start or from the end (text around a secret may
- * differ in length: the message of another error). Without other, any
- * occurrence counts. */
-static int occurs_apart(const char *text, const char *other, const char *needle)
+int sxt_fuzz_occurs_apart(const char *text, const char *other, const char *needle)
 {
     size_t n = strlen(needle), tlen = strlen(text), olen = other ? strlen(other) : 0;
     for (const char *hit = strstr(text, needle); hit != NULL; hit = strstr(hit + 1, needle)) {
@@ -172,7 +168,7 @@ static void check_one_secret(const char *what, const char *text, const char *oth
         if (unchanged)
             return;
     }
-    if (occurs_apart(text, other, secret))
+    if (sxt_fuzz_occurs_apart(text, other, secret))
         sxt_fuzz_fail("%s shows the secret \"%s\": %s", what, secret, text);
     json_t *s = json_string(secret);
     char *escaped = json_dumps(s, JSON_ENCODE_ANY);
@@ -181,7 +177,7 @@ static void check_one_secret(const char *what, const char *text, const char *oth
         return;
     size_t n = strlen(escaped);
     escaped[n - 1] = '\0'; /* drop the closing quote */
-    if (strcmp(escaped + 1, secret) != 0 && occurs_apart(text, other, escaped + 1))
+    if (strcmp(escaped + 1, secret) != 0 && sxt_fuzz_occurs_apart(text, other, escaped + 1))
         sxt_fuzz_fail("%s shows the secret \"%s\" as JSON: %s", what, secret, text);
     free(escaped);
 }

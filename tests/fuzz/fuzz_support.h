@@ -92,6 +92,12 @@ void sxt_fuzz_no_secret_shown(const char *what, const char *text, const char *ot
  */
 char *sxt_fuzz_other_secret(const char *secret, size_t n, int digits_only);
 
+/* Whether needle occurs in text at a place where other (the same message
+ * for other values) does not hold it as well, counted from the start or
+ * from the end: the text around a value may differ in length. Without
+ * other, any occurrence counts. */
+int sxt_fuzz_occurs_apart(const char *text, const char *other, const char *needle);
+
 /* Forgets the secrets registered while handling one input. */
 void sxt_fuzz_end_input(void);
 
