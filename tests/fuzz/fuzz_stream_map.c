@@ -116,6 +116,14 @@ static json_t *other_values(const json_t *v)
     return json_deep_copy(v);
 }
 
+/* Whether msg names word. A map secret may happen to spell a piece of it
+ * ("con" in "contacts") or of it and the text around it, and then the mask
+ * hides where the message says it is: such a message cannot be judged. */
+static int names(const char *msg, const char *word)
+{
+    return strstr(msg, word) != NULL || strstr(msg, "********") != NULL;
+}
+
 static void try_map(const json_t *root, const sx_stream *st, int with_schema,
                     const json_t *records, const char *config_text)
 {
@@ -128,7 +136,7 @@ static void try_map(const json_t *root, const sx_stream *st, int with_schema,
         SXT_FUZZ_CHECK(m == NULL, "a refused map is returned");
         SXT_FUZZ_CHECK(err.exit_code == SX_EXIT_CONFIG || err.exit_code == SX_EXIT_FAILURE,
                        "exit code %d: %s", err.exit_code, err.msg);
-        SXT_FUZZ_CHECK(strstr(err.msg, name) != NULL || strstr(err.msg, "stream_maps") != NULL,
+        SXT_FUZZ_CHECK(names(err.msg, name) || names(err.msg, "stream_maps"),
                        "the error names neither the stream nor stream_maps: %s", err.msg);
         check_message("a build error", err.msg);
         return;
@@ -167,7 +175,7 @@ static void try_map(const json_t *root, const sx_stream *st, int with_schema,
                            rc == 0 ? "filtered out" : "that failed");
         }
         if (rc == -1) {
-            SXT_FUZZ_CHECK(strstr(msg, name) != NULL, "the error does not name the stream: %s",
+            SXT_FUZZ_CHECK(names(msg, name), "the error does not name the stream: %s",
                            msg);
             /* Apply messages reach users through the log, which masks
              * secrets (a field may be named after one): only record values
