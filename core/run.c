@@ -43,6 +43,13 @@ static double host_number(const sx_run *run, const char *stream, const char *nam
     return j != NULL && sx_json_to_number(j, &v) == 0 ? v : dflt;
 }
 
+static int host_bool(const sx_run *run, const char *stream, const char *name, int dflt)
+{
+    int v;
+    const json_t *j = sx_config_host_value(&run->config, stream, name);
+    return j != NULL && sx_json_to_bool(j, &v) == 0 ? v : dflt;
+}
+
 /* The catalog (the user's, or every stream), then the config's per-stream
  * choices and "select", then --select, each narrowing the last. */
 static int load_catalog(sx_run *run, sx_error *err)
@@ -108,10 +115,7 @@ static int load_transforms(sx_run *run, sx_error *err)
     free(names);
     if (rc != 0)
         return -1;
-    int allowed = 0;
-    const json_t *allow = sx_config_host_value(&run->config, NULL, "allow_native_transforms");
-    if (allow != NULL)
-        sx_json_to_bool(allow, &allowed);
+    int allowed = host_bool(run, NULL, "allow_native_transforms", 0);
     return sx_functions_load(sx_config_host_value(&run->config, NULL, "transforms"), allowed,
                              &run->functions, err);
 }
@@ -213,10 +217,7 @@ int sx_run_open(sx_run *run, const sx_run_options *opts, sx_error *err)
     run->n_workers = (size_t)host_int(run, NULL, "workers", 4);
     if (run->n_workers < 1)
         run->n_workers = 1;
-    run->read_ahead = 1;
-    const json_t *ahead = sx_config_host_value(&run->config, NULL, "read_ahead");
-    if (ahead != NULL && !json_is_null(ahead))
-        sx_json_to_bool(ahead, &run->read_ahead);
+    run->read_ahead = host_bool(run, NULL, "read_ahead", 1);
     run->ahead_slots = run->n_workers / 2 > 1 ? (int)(run->n_workers / 2) : 1;
     atomic_init(&run->ahead_in_use, 0);
     run->checkpoint_records = host_int(run, NULL, "checkpoint_records", 10000);
