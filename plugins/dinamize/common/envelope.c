@@ -112,9 +112,6 @@ static void keep_members(dz_item_spans *spans, dz_item_span *span, const siphon_
     size_t need = spans->n_members + o->n_members;
     if (span->len > DZ_MEMBER_ITEM_MAX || need > DZ_MEMBERS_MAX_BYTES / sizeof(dz_member))
         return;
-    for (size_t i = 0; i < o->n_members; i++)
-        if (o->members[i].key_len > UINT8_MAX)
-            return;
     if (need > spans->cap_members) {
         size_t ncap = spans->cap_members ? spans->cap_members : 4096;
         while (ncap < need)
@@ -125,8 +122,11 @@ static void keep_members(dz_item_spans *spans, dz_item_span *span, const siphon_
         spans->members = grown;
         spans->cap_members = ncap;
     }
+    /* written past the table's end: they count only once the whole item fit */
     for (size_t i = 0; i < o->n_members; i++) {
         const siphon_json_member *m = &o->members[i];
+        if (m->key_len > UINT8_MAX)
+            return;
         spans->members[spans->n_members + i] = (dz_member){
             .key_off = (uint16_t)(m->key_off - o->start),
             .val_off = (uint16_t)(m->val_off - o->start),
